@@ -1,0 +1,1 @@
+"""cbctl, the Cloudburst command line."""

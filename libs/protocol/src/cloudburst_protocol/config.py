@@ -1,0 +1,114 @@
+"""Names and defaults of the settings every service reads from its environment.
+
+Each service reads its own settings once at start-up into a frozen dataclass (see its
+``settings`` module); this module is the single place where variable names and default
+ports are written down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cloudburst_protocol.errors import InvalidArgumentError
+
+HOST_ENV = "CLOUDBURST_HOST"
+SCHEDULER_PORT_ENV = "CLOUDBURST_SCHEDULER_PORT"
+SCHEDULER_ADDRESS_ENV = "CLOUDBURST_SCHEDULER_ADDRESS"
+MANAGEMENT_PORT_ENV = "CLOUDBURST_MANAGEMENT_PORT"
+MANAGEMENT_ADDRESS_ENV = "CLOUDBURST_MANAGEMENT_ADDRESS"
+CACHE_PORT_ENV = "CLOUDBURST_CACHE_PORT"
+CACHE_ADDRESS_ENV = "CLOUDBURST_CACHE_ADDRESS"
+EXECUTOR_PORT_ENV = "CLOUDBURST_EXECUTOR_PORT"
+NODE_ID_ENV = "CLOUDBURST_NODE_ID"
+EXECUTOR_ID_ENV = "CLOUDBURST_EXECUTOR_ID"
+HOME_ENV = "CLOUDBURST_HOME"
+LOG_FORMAT_ENV = "CLOUDBURST_LOG_FORMAT"
+LOG_LEVEL_ENV = "CLOUDBURST_LOG_LEVEL"
+CALL_TIMEOUT_ENV = "CLOUDBURST_CALL_TIMEOUT"
+EXECUTOR_WAIT_ENV = "CLOUDBURST_EXECUTOR_WAIT"
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_SCHEDULER_PORT = 7070
+DEFAULT_MANAGEMENT_PORT = 7071
+DEFAULT_CACHE_PORT = 7072
+DEFAULT_CALL_TIMEOUT_S = 300.0
+DEFAULT_EXECUTOR_WAIT_S = 10.0
+
+# Long-lived channels: keep them open and notice dead peers without traffic.
+CHANNEL_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_timeout_ms", 5_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.max_send_message_length", 512 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 512 * 1024 * 1024),
+]
+SERVER_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+    ("grpc.max_send_message_length", 512 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 512 * 1024 * 1024),
+]
+
+
+def env_str(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidArgumentError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidArgumentError(f"{name} must be a number, got {raw!r}") from None
+
+
+def host() -> str:
+    return env_str(HOST_ENV, DEFAULT_HOST)
+
+
+def scheduler_address() -> str:
+    port = env_int(SCHEDULER_PORT_ENV, DEFAULT_SCHEDULER_PORT)
+    return env_str(SCHEDULER_ADDRESS_ENV, f"{host()}:{port}")
+
+
+def management_address() -> str:
+    port = env_int(MANAGEMENT_PORT_ENV, DEFAULT_MANAGEMENT_PORT)
+    return env_str(MANAGEMENT_ADDRESS_ENV, f"{host()}:{port}")
+
+
+def cache_address() -> str:
+    port = env_int(CACHE_PORT_ENV, DEFAULT_CACHE_PORT)
+    return env_str(CACHE_ADDRESS_ENV, f"{host()}:{port}")
+
+
+def home() -> Path:
+    """Where the local cluster keeps its state file and logs."""
+    raw = os.environ.get(HOME_ENV, "").strip()
+    return Path(raw).expanduser() if raw else Path.home() / ".cloudburst"
+
+
+__all__ = [name for name in dir() if name.isupper()] + [
+    "cache_address",
+    "env_float",
+    "env_int",
+    "env_str",
+    "home",
+    "host",
+    "management_address",
+    "scheduler_address",
+]

@@ -1,0 +1,227 @@
+from cloudburst_protocol.gen import common_pb2 as _common_pb2
+from cloudburst_protocol.gen import executor_pb2 as _executor_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class FunctionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FUNCTION_KIND_FUNCTION: _ClassVar[FunctionKind]
+    FUNCTION_KIND_CLASS: _ClassVar[FunctionKind]
+FUNCTION_KIND_FUNCTION: FunctionKind
+FUNCTION_KIND_CLASS: FunctionKind
+
+class RegisterFunctionRequest(_message.Message):
+    __slots__ = ("name", "body", "kind")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    body: bytes
+    kind: FunctionKind
+    def __init__(self, name: _Optional[str] = ..., body: _Optional[bytes] = ..., kind: _Optional[_Union[FunctionKind, str]] = ...) -> None: ...
+
+class RegisterFunctionResponse(_message.Message):
+    __slots__ = ("digest",)
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    def __init__(self, digest: _Optional[str] = ...) -> None: ...
+
+class Edge(_message.Message):
+    __slots__ = ("source", "target")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    target: str
+    def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
+
+class RegisterDagRequest(_message.Message):
+    __slots__ = ("name", "functions", "connections")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
+    CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    functions: _containers.RepeatedScalarFieldContainer[str]
+    connections: _containers.RepeatedCompositeFieldContainer[Edge]
+    def __init__(self, name: _Optional[str] = ..., functions: _Optional[_Iterable[str]] = ..., connections: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
+
+class RegisterDagResponse(_message.Message):
+    __slots__ = ("replaced",)
+    REPLACED_FIELD_NUMBER: _ClassVar[int]
+    replaced: bool
+    def __init__(self, replaced: _Optional[bool] = ...) -> None: ...
+
+class DagDefinition(_message.Message):
+    __slots__ = ("name", "functions", "connections")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
+    CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    functions: _containers.RepeatedScalarFieldContainer[str]
+    connections: _containers.RepeatedCompositeFieldContainer[Edge]
+    def __init__(self, name: _Optional[str] = ..., functions: _Optional[_Iterable[str]] = ..., connections: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
+
+class NameRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListRequest(_message.Message):
+    __slots__ = ("prefix",)
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    def __init__(self, prefix: _Optional[str] = ...) -> None: ...
+
+class ListResponse(_message.Message):
+    __slots__ = ("names",)
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CallRequest(_message.Message):
+    __slots__ = ("call_id", "function", "dag", "args", "consistency", "output_key", "client_id", "trace_context")
+    class ArgsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.ArgList
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.ArgList, _Mapping]] = ...) -> None: ...
+    class TraceContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    DAG_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    CONSISTENCY_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_KEY_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    function: str
+    dag: str
+    args: _containers.MessageMap[str, _common_pb2.ArgList]
+    consistency: _common_pb2.Consistency
+    output_key: str
+    client_id: str
+    trace_context: _containers.ScalarMap[str, str]
+    def __init__(self, call_id: _Optional[str] = ..., function: _Optional[str] = ..., dag: _Optional[str] = ..., args: _Optional[_Mapping[str, _common_pb2.ArgList]] = ..., consistency: _Optional[_Union[_common_pb2.Consistency, str]] = ..., output_key: _Optional[str] = ..., client_id: _Optional[str] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class CallResponse(_message.Message):
+    __slots__ = ("call_id", "outcome")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    outcome: _common_pb2.Outcome
+    def __init__(self, call_id: _Optional[str] = ..., outcome: _Optional[_Union[_common_pb2.Outcome, _Mapping]] = ...) -> None: ...
+
+class GetObjectRequest(_message.Message):
+    __slots__ = ("key", "wait_ms")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    wait_ms: int
+    def __init__(self, key: _Optional[str] = ..., wait_ms: _Optional[int] = ...) -> None: ...
+
+class GetObjectResponse(_message.Message):
+    __slots__ = ("found", "value")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    value: bytes
+    def __init__(self, found: _Optional[bool] = ..., value: _Optional[bytes] = ...) -> None: ...
+
+class PutObjectRequest(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: bytes
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+
+class ExecutorHello(_message.Message):
+    __slots__ = ("executor_id", "address", "node_id", "pid")
+    EXECUTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    executor_id: str
+    address: str
+    node_id: str
+    pid: int
+    def __init__(self, executor_id: _Optional[str] = ..., address: _Optional[str] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
+
+class CallResult(_message.Message):
+    __slots__ = ("call_id", "outcome", "executor_id")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    EXECUTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    outcome: _common_pb2.Outcome
+    executor_id: str
+    def __init__(self, call_id: _Optional[str] = ..., outcome: _Optional[_Union[_common_pb2.Outcome, _Mapping]] = ..., executor_id: _Optional[str] = ...) -> None: ...
+
+class LoadReport(_message.Message):
+    __slots__ = ("queued", "busy")
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    BUSY_FIELD_NUMBER: _ClassVar[int]
+    queued: int
+    busy: bool
+    def __init__(self, queued: _Optional[int] = ..., busy: _Optional[bool] = ...) -> None: ...
+
+class ExecutorMessage(_message.Message):
+    __slots__ = ("hello", "result", "load")
+    HELLO_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    hello: ExecutorHello
+    result: CallResult
+    load: LoadReport
+    def __init__(self, hello: _Optional[_Union[ExecutorHello, _Mapping]] = ..., result: _Optional[_Union[CallResult, _Mapping]] = ..., load: _Optional[_Union[LoadReport, _Mapping]] = ...) -> None: ...
+
+class SchedulerMessage(_message.Message):
+    __slots__ = ("trigger", "welcome")
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    WELCOME_FIELD_NUMBER: _ClassVar[int]
+    trigger: _executor_pb2.Trigger
+    welcome: str
+    def __init__(self, trigger: _Optional[_Union[_executor_pb2.Trigger, _Mapping]] = ..., welcome: _Optional[str] = ...) -> None: ...
+
+class ExecutorInfo(_message.Message):
+    __slots__ = ("executor_id", "address", "node_id", "pid", "in_flight")
+    EXECUTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    executor_id: str
+    address: str
+    node_id: str
+    pid: int
+    in_flight: int
+    def __init__(self, executor_id: _Optional[str] = ..., address: _Optional[str] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., in_flight: _Optional[int] = ...) -> None: ...
+
+class SchedulerStatus(_message.Message):
+    __slots__ = ("scheduler_id", "executors", "functions", "dags", "pending_calls")
+    SCHEDULER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTORS_FIELD_NUMBER: _ClassVar[int]
+    FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
+    DAGS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_CALLS_FIELD_NUMBER: _ClassVar[int]
+    scheduler_id: str
+    executors: _containers.RepeatedCompositeFieldContainer[ExecutorInfo]
+    functions: int
+    dags: int
+    pending_calls: int
+    def __init__(self, scheduler_id: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., functions: _Optional[int] = ..., dags: _Optional[int] = ..., pending_calls: _Optional[int] = ...) -> None: ...

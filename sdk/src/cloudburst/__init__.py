@@ -1,0 +1,60 @@
+"""Cloudburst: low-latency, stateful functions-as-a-service for Python.
+
+::
+
+    from cloudburst import Client
+
+    with Client("127.0.0.1") as cloud:
+        square = cloud.register(lambda _, x: x * x, "square")
+        assert square(3).get() == 9
+
+The seed-compatible path ``from cloudburst.client.client import CloudburstConnection`` is the
+same client.
+"""
+
+from cloudburst_protocol.errors import (
+    CallTimeoutError,
+    CloudburstError,
+    DagNotFoundError,
+    ExecutorDiedError,
+    FunctionNotFoundError,
+    InvalidArgumentError,
+    InvalidDagError,
+    KeyNotFoundError,
+    NoResourcesError,
+    RemoteFunctionError,
+    SerializationError,
+    UnavailableError,
+)
+from cloudburst_protocol.gen.common_pb2 import MULTI, NORMAL, SINGLE
+
+from cloudburst._connection import CloudburstConnection, CloudburstFunction, DagRegistration
+from cloudburst._future import CloudburstFuture
+from cloudburst.shared.reference import CloudburstReference
+
+Client = CloudburstConnection
+"""The client under its short name."""
+
+__all__ = [
+    "MULTI",
+    "NORMAL",
+    "SINGLE",
+    "CallTimeoutError",
+    "Client",
+    "CloudburstConnection",
+    "CloudburstError",
+    "CloudburstFunction",
+    "CloudburstFuture",
+    "CloudburstReference",
+    "DagNotFoundError",
+    "DagRegistration",
+    "ExecutorDiedError",
+    "FunctionNotFoundError",
+    "InvalidArgumentError",
+    "InvalidDagError",
+    "KeyNotFoundError",
+    "NoResourcesError",
+    "RemoteFunctionError",
+    "SerializationError",
+    "UnavailableError",
+]

@@ -1,0 +1,334 @@
+"""``CloudburstConnection``: the client. Seed-compatible methods, typed errors, deadlines."""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import cloudpickle
+import grpc
+from cloudburst_protocol import config, serializer
+from cloudburst_protocol.errors import (
+    CallTimeoutError,
+    CloudburstError,
+    InvalidArgumentError,
+    InvalidDagError,
+    KeyNotFoundError,
+    SerializationError,
+    UnavailableError,
+)
+from cloudburst_protocol.gen import common_pb2, scheduler_pb2, scheduler_pb2_grpc
+from cloudburst_protocol.grpc_errors import error_from_rpc
+
+from cloudburst._future import CloudburstFuture
+from cloudburst.shared.reference import CloudburstReference
+
+KIND_FUNCTION = scheduler_pb2.FUNCTION_KIND_FUNCTION
+KIND_CLASS = scheduler_pb2.FUNCTION_KIND_CLASS
+ADMIN_TIMEOUT_S = 30.0
+
+_CONSISTENCY_NAMES = {"normal": common_pb2.NORMAL, "single": common_pb2.SINGLE,
+                      "multi": common_pb2.MULTI}
+
+
+def resolve_address(func_addr: str | None) -> str:
+    """``host`` or ``host:port`` (stray whitespace allowed) -> ``host:port``. An empty address
+    means the local cluster; a missing port means ``CLOUDBURST_SCHEDULER_PORT`` or the default.
+    """
+    address = (func_addr or "").strip()
+    if not address:
+        return config.scheduler_address()
+    if address.count(":") == 1 or (address.startswith("[") and "]:" in address):
+        return address
+    port = config.env_int(config.SCHEDULER_PORT_ENV, config.DEFAULT_SCHEDULER_PORT)
+    return f"{address}:{port}"
+
+
+class DagRegistration(tuple[bool, int]):
+    """``(True, 0)`` on success, as the original client returned; failures raise instead."""
+
+
+class CloudburstFunction:
+    """A registered function: calling it runs it remotely and returns a future."""
+
+    def __init__(self, name: str, connection: CloudburstConnection) -> None:
+        self.name = name
+        self._connection = connection
+
+    def __call__(self, *args: Any) -> CloudburstFuture:
+        return self._connection.exec_func(self.name, list(args))
+
+    def __repr__(self) -> str:
+        return f"CloudburstFunction({self.name!r})"
+
+
+class CloudburstConnection:
+    """A connection to a Cloudburst cluster through its scheduler at ``func_addr``.
+
+    ``ip``, ``local`` and ``tid`` are accepted for compatibility with programs written for
+    the original client; results come back on this connection, so they are not needed.
+    ``timeout`` bounds every call (default: ``CLOUDBURST_CALL_TIMEOUT`` or 300 s);
+    ``connect_timeout`` bounds the wait for the cluster at construction.
+    """
+
+    def __init__(
+        self,
+        func_addr: str | None = None,
+        ip: str | None = None,
+        local: bool = False,
+        tid: int = 0,
+        *,
+        timeout: float | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.address = resolve_address(func_addr)
+        self.ip = (ip or "").strip() or None
+        self.local = local
+        self.tid = tid
+        self.client_id = uuid.uuid4().hex
+        self.call_timeout = (
+            timeout
+            if timeout is not None
+            else config.env_float(config.CALL_TIMEOUT_ENV, config.DEFAULT_CALL_TIMEOUT_S)
+        )
+        self._channel = grpc.insecure_channel(self.address, options=config.CHANNEL_OPTIONS)
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=connect_timeout)
+        except grpc.FutureTimeoutError:
+            self._channel.close()
+            raise UnavailableError(
+                f"no Cloudburst scheduler answers at {self.address} after {connect_timeout:g} s; "
+                "is the cluster running? (start one with `cbctl up`)"
+            ) from None
+        self._stub = scheduler_pb2_grpc.SchedulerStub(self._channel)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> CloudburstConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _rpc(self, method: Callable[..., Any], request: Any, timeout: float = ADMIN_TIMEOUT_S) -> Any:
+        try:
+            return method(request, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, self.address) from None
+
+    # -- functions --------------------------------------------------------------------------
+
+    def register(self, function: Any, name: str) -> CloudburstFunction:
+        """Registers a function, or a class as ``(Class, init_args)``, under ``name``.
+        Re-registering a name replaces it. Returns a callable handle."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidArgumentError(f"a function needs a non-empty name, got {name!r}")
+        if isinstance(function, tuple):
+            if not function or not isinstance(function[0], type):
+                raise InvalidArgumentError(
+                    "register a class as a tuple (Class, init_args); got a tuple whose first "
+                    "element is not a class"
+                )
+            if not callable(getattr(function[0], "run", None)):
+                raise InvalidArgumentError(
+                    f"class {function[0].__qualname__} must define a run method"
+                )
+            kind = KIND_CLASS
+        elif callable(function):
+            kind = KIND_FUNCTION
+        else:
+            raise InvalidArgumentError(
+                f"register takes a function or a (Class, init_args) tuple, not "
+                f"{type(function).__name__}"
+            )
+        try:
+            body = cloudpickle.dumps(function)
+        except Exception as exc:
+            raise SerializationError(f"cannot serialize function {name!r}: {exc}") from exc
+        request = scheduler_pb2.RegisterFunctionRequest(name=name, body=body, kind=kind)
+        self._rpc(self._stub.RegisterFunction, request)
+        return CloudburstFunction(name, self)
+
+    def exec_func(self, name: str, args: Any = None) -> CloudburstFuture:
+        """Calls the function ``name`` with ``args`` (a list; a single value is wrapped)."""
+        args = [] if args is None else args
+        request = scheduler_pb2.CallRequest(call_id=uuid.uuid4().hex, function=name,
+                                            client_id=self.client_id)
+        request.args[name].CopyFrom(_encode_args(_as_list(args)))
+        return self._start(request)
+
+    def delete_function(self, name: str) -> bool:
+        self._rpc(self._stub.DeleteFunction, scheduler_pb2.NameRequest(name=name))
+        return True
+
+    def list(self, prefix: str | None = None) -> builtins.list[str]:
+        """Names of registered functions (starting with ``prefix`` if given)."""
+        reply = self._rpc(self._stub.ListFunctions, scheduler_pb2.ListRequest(prefix=prefix or ""))
+        return builtins.list(reply.names)
+
+    # -- DAGs -------------------------------------------------------------------------------
+
+    def register_dag(
+        self,
+        name: str,
+        functions: Iterable[str],
+        connections: Iterable[tuple[str, str]],
+    ) -> DagRegistration:
+        """Registers a DAG of registered functions; ``connections`` are ``(upstream,
+        downstream)`` pairs. Returns ``(True, 0)``; raises a typed error naming the problem
+        (an unknown function, a cycle, not exactly one sink...). Re-registering replaces."""
+        if isinstance(functions, str) or not isinstance(functions, Iterable):
+            raise InvalidDagError("functions must be a list of function names")
+        if isinstance(connections, str | bytes) or not isinstance(connections, Iterable):
+            raise InvalidDagError(
+                "connections must be a list of (upstream, downstream) pairs, "
+                f"not {type(connections).__name__}"
+            )
+        edges = []
+        for connection in connections:
+            if (
+                not isinstance(connection, tuple | builtins.list)
+                or len(connection) != 2
+                or not all(isinstance(end, str) for end in connection)
+            ):
+                raise InvalidDagError(
+                    f"each connection is a pair of function names, got {connection!r}"
+                )
+            edges.append(scheduler_pb2.Edge(source=connection[0], target=connection[1]))
+        request = scheduler_pb2.RegisterDagRequest(
+            name=name, functions=builtins.list(functions), connections=edges
+        )
+        self._rpc(self._stub.RegisterDag, request)
+        return DagRegistration((True, 0))
+
+    def call_dag(
+        self,
+        dname: str,
+        arg_map: Mapping[str, Any],
+        direct_response: bool = False,
+        consistency: int | str = common_pb2.NORMAL,
+        output_key: str | None = None,
+        client_id: str | None = None,
+    ) -> Any:
+        """Calls DAG ``dname``; ``arg_map`` maps function names to their arguments (a single
+        value is wrapped into a list). Returns a future, or the value itself when
+        ``direct_response`` is true. The sink's result is also stored under the call's id
+        and under ``output_key`` if given."""
+        if not isinstance(arg_map, Mapping):
+            raise InvalidArgumentError("arg_map maps function names to argument lists")
+        request = scheduler_pb2.CallRequest(
+            call_id=uuid.uuid4().hex,
+            dag=dname,
+            consistency=_consistency(consistency),
+            output_key=output_key or "",
+            client_id=client_id or self.client_id,
+        )
+        for fn, args in arg_map.items():
+            request.args[fn].CopyFrom(_encode_args(_as_list(args)))
+        future = self._start(request)
+        return future.get() if direct_response else future
+
+    def delete_dag(self, dname: str) -> bool:
+        self._rpc(self._stub.DeleteDag, scheduler_pb2.NameRequest(name=dname))
+        return True
+
+    def list_dags(self, prefix: str | None = None) -> builtins.list[str]:
+        reply = self._rpc(self._stub.ListDags, scheduler_pb2.ListRequest(prefix=prefix or ""))
+        return builtins.list(reply.names)
+
+    def get_dag(self, dname: str) -> tuple[builtins.list[str], builtins.list[tuple[str, str]]]:
+        """The functions and connections of a registered DAG."""
+        reply = self._rpc(self._stub.GetDag, scheduler_pb2.NameRequest(name=dname))
+        return builtins.list(reply.functions), [(e.source, e.target) for e in reply.connections]
+
+    # -- state ------------------------------------------------------------------------------
+
+    def get_object(self, key: str) -> Any:
+        """The value stored at ``key``; raises :class:`KeyNotFoundError` if there is none."""
+        reply = self._rpc(self._stub.GetObject, scheduler_pb2.GetObjectRequest(key=key))
+        if not reply.found:
+            raise KeyNotFoundError(f"key {key!r} is not in the store")
+        return serializer.loads(reply.value)
+
+    def get(self, key: str) -> Any:
+        """Older name of :meth:`get_object` that returns ``None`` for a missing key."""
+        try:
+            return self.get_object(key)
+        except KeyNotFoundError:
+            return None
+
+    def put_object(self, key: str, value: Any) -> bool:
+        """Stores ``value`` at ``key`` (last writer wins)."""
+        request = scheduler_pb2.PutObjectRequest(key=key, value=serializer.dumps(value))
+        self._rpc(self._stub.PutObject, request)
+        return True
+
+    put = put_object
+
+    def delete_object(self, key: str) -> bool:
+        self._rpc(self._stub.DeleteObject, scheduler_pb2.NameRequest(name=key))
+        return True
+
+    def future(self, obj_id: str) -> CloudburstFuture:
+        """A future for a call started elsewhere (e.g. ``cbctl call --async``), by its id."""
+        return CloudburstFuture(obj_id, self)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _start(self, request: scheduler_pb2.CallRequest) -> CloudburstFuture:
+        inflight = self._stub.Call.future(request, timeout=self.call_timeout)
+        return CloudburstFuture(request.call_id, self, inflight)
+
+    def _wait_for_key(self, key: str, timeout: float | None) -> bytes:
+        wait = self.call_timeout if timeout is None else timeout
+        request = scheduler_pb2.GetObjectRequest(key=key, wait_ms=max(1, int(wait * 1000)))
+        reply = self._rpc(self._stub.GetObject, request, timeout=wait + ADMIN_TIMEOUT_S)
+        if not reply.found:
+            raise CallTimeoutError(f"no result for {key!r} after {wait:g} s")
+        return bytes(reply.value)
+
+
+def _as_list(args: Any) -> builtins.list[Any]:
+    """A list is an argument list; any other value is one argument (as the original did)."""
+    return builtins.list(args) if isinstance(args, builtins.list) else [args]
+
+
+def _encode_args(args: builtins.list[Any]) -> common_pb2.ArgList:
+    encoded = []
+    for arg in args:
+        if isinstance(arg, CloudburstFuture):
+            ref = common_pb2.Reference(key=arg.obj_id, deserialize=True, future=True)
+            encoded.append(common_pb2.Argument(ref=ref))
+        elif isinstance(arg, CloudburstReference):
+            ref = common_pb2.Reference(key=arg.key, deserialize=arg.deserialize)
+            encoded.append(common_pb2.Argument(ref=ref))
+        else:
+            encoded.append(common_pb2.Argument(value=serializer.dumps(arg)))
+    return common_pb2.ArgList(args=encoded)
+
+
+def _consistency(value: int | str) -> int:
+    if isinstance(value, str):
+        try:
+            return _CONSISTENCY_NAMES[value.lower()]
+        except KeyError:
+            raise InvalidArgumentError(
+                f"unknown consistency {value!r}; use one of {sorted(_CONSISTENCY_NAMES)}"
+            ) from None
+    if value not in _CONSISTENCY_NAMES.values():
+        raise InvalidArgumentError(f"unknown consistency mode {value!r}")
+    return value
+
+
+__all__ = [
+    "CloudburstConnection",
+    "CloudburstError",
+    "CloudburstFunction",
+    "DagRegistration",
+    "resolve_address",
+]

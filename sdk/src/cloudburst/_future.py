@@ -1,0 +1,89 @@
+"""``CloudburstFuture``: the result of a call, delivered without polling."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from cloudburst_protocol import serializer
+from cloudburst_protocol.errors import CallTimeoutError, CloudburstError, from_remote_error
+from cloudburst_protocol.gen import scheduler_pb2
+from cloudburst_protocol.grpc_errors import error_from_rpc
+
+if TYPE_CHECKING:
+    from cloudburst._connection import CloudburstConnection
+
+_UNSET: Any = object()
+
+
+class CloudburstFuture:
+    """A call in flight (or finished). ``get()`` blocks until the result arrives.
+
+    The result is also stored under the call's id (``obj_id``), so a future can be passed as
+    an argument to another call, or rebuilt later from its id with ``connection.future(id)``.
+    """
+
+    def __init__(
+        self,
+        obj_id: str,
+        connection: CloudburstConnection,
+        inflight: grpc.Future | None = None,
+    ) -> None:
+        self.obj_id = obj_id
+        self._connection = connection
+        self._inflight = inflight
+        self._lock = threading.Lock()
+        self._value: Any = _UNSET
+        self._error: CloudburstError | None = None
+
+    def __repr__(self) -> str:
+        state = "done" if self.done() else "pending"
+        return f"CloudburstFuture({self.obj_id!r}, {state})"
+
+    def done(self) -> bool:
+        if self._value is not _UNSET or self._error is not None:
+            return True
+        return self._inflight is not None and self._inflight.done()
+
+    def get(self, timeout: float | None = None) -> Any:
+        """The call's result. Raises the call's error (a user function's exception arrives as
+        :class:`RemoteFunctionError`), or :class:`CallTimeoutError` if ``timeout`` seconds pass
+        first (the call goes on; ``get`` may be called again). ``timeout=None`` waits until
+        the call's own deadline."""
+        with self._lock:
+            if self._value is _UNSET and self._error is None:
+                self._resolve(timeout)
+            if self._error is not None:
+                raise self._error
+            return self._value
+
+    def _resolve(self, timeout: float | None) -> None:
+        if self._inflight is None:
+            encoded = self._connection._wait_for_key(self.obj_id, timeout)
+            self._settle_encoded(encoded)
+            return
+        try:
+            response: scheduler_pb2.CallResponse = self._inflight.result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            raise CallTimeoutError(
+                f"call {self.obj_id} has not finished after {timeout} s; call get() again to "
+                "keep waiting"
+            ) from None
+        except grpc.RpcError as exc:
+            self._error = error_from_rpc(exc, self._connection.address)
+            return
+        outcome = response.outcome
+        if outcome.WhichOneof("kind") == "error":
+            self._error = from_remote_error(outcome.error)
+        else:
+            self._settle_encoded(outcome.value)
+
+    def _settle_encoded(self, encoded: bytes) -> None:
+        try:
+            self._value = serializer.loads(encoded)
+        except CloudburstError as exc:
+            self._error = exc
+
+
+__all__ = ["CloudburstFuture"]

@@ -1,0 +1,1 @@
+"""Seed-compatible client path: ``from cloudburst.client.client import CloudburstConnection``."""

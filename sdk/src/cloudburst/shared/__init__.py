@@ -1,0 +1,1 @@
+"""Types shared by the client and the runtime (seed-compatible import paths)."""

@@ -1,0 +1,5 @@
+"""``CloudburstFuture`` at its original import path."""
+
+from cloudburst._future import CloudburstFuture
+
+__all__ = ["CloudburstFuture"]

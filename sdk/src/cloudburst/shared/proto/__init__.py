@@ -1,0 +1,1 @@
+"""Compatibility modules for programs written against the original client's protobufs."""

@@ -1,0 +1,1 @@
+"""The project's earlier name: ``from droplet.client.client import DropletConnection``."""

@@ -1,0 +1,19 @@
+"""``cloudburst-cache``: run the cache service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from cloudburst_protocol.runtime import configure_logging
+
+from cloudburst_cache.server import serve
+from cloudburst_cache.settings import CacheSettings
+
+
+def main() -> None:
+    configure_logging("cache")
+    asyncio.run(serve(CacheSettings.from_env()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The user library: the first argument of every function.
+
+Documented names: ``get_object``, ``put_object``, ``get_id``, ``send``, ``recv``; the older
+names ``get``, ``put`` and ``getid`` are accepted too. ``get`` of a list of keys returns a dict
+with ``None`` for missing keys.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from cloudburst_protocol import values
+from cloudburst_protocol.clock import HybridClock
+from cloudburst_protocol.errors import InvalidArgumentError, KeyNotFoundError
+from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc
+from cloudburst_protocol.grpc_errors import error_from_rpc
+
+RESERVED_PREFIX = "__cb/"
+STORE_TIMEOUT_S = 30.0
+
+
+class Inbox:
+    """Messages sent to this executor with ``send``; ``recv`` drains them. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._messages: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._lock = threading.Lock()
+
+    def push(self, sender: str, body: bytes) -> None:
+        with self._lock:
+            self._messages.append((sender, body))
+
+    def drain(self) -> list[tuple[str, bytes]]:
+        with self._lock:
+            messages = list(self._messages)
+            self._messages.clear()
+        return messages
+
+
+class UserLibrary:
+    """What a running function can do: read and write the store, message other executors."""
+
+    def __init__(
+        self,
+        cache: cache_pb2_grpc.CacheStub,
+        clock: HybridClock,
+        messaging_id: str,
+        inbox: Inbox,
+        send: Callable[[str, bytes], None],
+    ) -> None:
+        self._cache = cache
+        self._clock = clock
+        self._id = messaging_id
+        self._inbox = inbox
+        self._send = send
+
+    def get_object(self, key: str) -> Any:
+        """The value stored at ``key``; raises ``KeyNotFoundError`` if there is none."""
+        found = self._fetch([key])
+        if key not in found:
+            raise KeyNotFoundError(f"key {key!r} is not in the store")
+        return found[key]
+
+    def get(self, key: str | list[str]) -> Any:
+        """Older name. A list of keys returns a dict (missing keys map to ``None``); a single
+        missing key returns ``None``."""
+        if isinstance(key, list):
+            found = self._fetch(key)
+            return {k: found.get(k) for k in key}
+        return self._fetch([key]).get(key)
+
+    def put_object(self, key: str, value: Any) -> bool:
+        """Stores ``value`` at ``key`` (last writer wins)."""
+        _check_key(key)
+        lattice = values.wrap(value, self._clock)
+        try:
+            self._cache.Put(
+                cache_pb2.CachePutRequest(entries=[cache_pb2.KeyLattice(key=key, lattice=lattice)]),
+                timeout=STORE_TIMEOUT_S,
+            )
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, "cache") from None
+        return True
+
+    put = put_object
+
+    def get_id(self) -> str:
+        """This executor's messaging id (for ``send``)."""
+        return self._id
+
+    getid = get_id
+
+    def send(self, recipient: str, message: bytes) -> None:
+        """Sends ``message`` (bytes) to the executor whose messaging id is ``recipient``."""
+        if not isinstance(message, bytes | bytearray):
+            raise InvalidArgumentError("send takes bytes; serialize the message first")
+        self._send(recipient, bytes(message))
+
+    def recv(self) -> list[tuple[str, bytes]]:
+        """Messages received since the last call, as ``(sender, bytes)`` pairs."""
+        return self._inbox.drain()
+
+    def _fetch(self, keys: list[str]) -> dict[str, Any]:
+        for key in keys:
+            _check_key(key)
+        try:
+            reply = self._cache.Get(cache_pb2.CacheGetRequest(keys=keys), timeout=STORE_TIMEOUT_S)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, "cache") from None
+        return {entry.key: values.unwrap(entry.lattice) for entry in reply.entries}
+
+
+def _check_key(key: str) -> None:
+    if not isinstance(key, str) or not key:
+        raise InvalidArgumentError(f"keys are non-empty strings, got {key!r}")
+    if key.startswith(RESERVED_PREFIX):
+        raise InvalidArgumentError(f"keys starting with {RESERVED_PREFIX!r} are reserved")

@@ -1,0 +1,421 @@
+"""The executor service: receives triggers from schedulers and peers, runs user code one call
+at a time in a worker thread, forwards results to downstream executors, and delivers the
+sink's result to the scheduler that started the call (and to the store)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import grpc.aio
+import structlog
+from cloudburst_protocol import config, serializer, values
+from cloudburst_protocol.clock import HybridClock
+from cloudburst_protocol.errors import (
+    CloudburstError,
+    InvalidArgumentError,
+    KeyNotFoundError,
+    to_remote_error,
+)
+from cloudburst_protocol.gen import (
+    cache_pb2,
+    cache_pb2_grpc,
+    common_pb2,
+    executor_pb2,
+    executor_pb2_grpc,
+    scheduler_pb2,
+    scheduler_pb2_grpc,
+)
+from cloudburst_protocol.grpc_errors import error_from_rpc
+from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
+
+from cloudburst_executor.functions import LoadedFunction
+from cloudburst_executor.library import Inbox, UserLibrary
+from cloudburst_executor.settings import ExecutorSettings
+
+log = structlog.get_logger("cloudburst.executor")
+
+FN_BODY = "__cb/fn/"
+RECONNECT_MAX_S = 2.0
+
+
+@dataclass(eq=False)
+class Work:
+    trigger: executor_pb2.Trigger
+    node: executor_pb2.DagNode
+    upstream_values: list[bytes]
+
+
+@dataclass(eq=False)
+class Join:
+    """Results from a function's upstreams, gathered until all have arrived."""
+
+    values: dict[str, bytes] = field(default_factory=dict)
+    expiry: asyncio.TimerHandle | None = None
+
+
+class SchedulerLink:
+    """The attach stream to one scheduler: triggers come down, results go up."""
+
+    def __init__(self, executor: ExecutorServer, address: str) -> None:
+        self.executor = executor
+        self.address = address
+        self.scheduler_id = ""
+        self._channel = grpc.aio.insecure_channel(address, options=config.CHANNEL_OPTIONS)
+        self._stub = scheduler_pb2_grpc.SchedulerStub(self._channel)
+        self._call: grpc.aio.StreamStreamCall[Any, Any] | None = None
+        self._write_lock = asyncio.Lock()
+        self.attached = asyncio.Event()
+
+    async def run(self) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                await self._session()
+                backoff = 0.05
+            except (grpc.RpcError, OSError) as exc:
+                log.info("scheduler link down", scheduler=self.address, error=str(exc)[:200])
+            self.attached.clear()
+            self._call = None
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, RECONNECT_MAX_S)
+
+    async def _session(self) -> None:
+        call = self._stub.Attach(wait_for_ready=True)
+        ex = self.executor
+        await call.write(
+            scheduler_pb2.ExecutorMessage(
+                hello=scheduler_pb2.ExecutorHello(
+                    executor_id=ex.settings.executor_id,
+                    address=ex.address,
+                    node_id=ex.settings.node_id,
+                    pid=os.getpid(),
+                )
+            )
+        )
+        self._call = call
+        async for message in call:
+            kind = message.WhichOneof("kind")
+            if kind == "welcome":
+                self.scheduler_id = message.welcome
+                ex.links_by_id[self.scheduler_id] = self
+                self.attached.set()
+                log.info("attached to scheduler", scheduler=self.address, id=self.scheduler_id)
+            elif kind == "trigger":
+                ex.on_trigger(message.trigger)
+
+    async def send_result(self, result: scheduler_pb2.CallResult) -> None:
+        call = self._call
+        if call is None:
+            log.warning("result dropped: scheduler link down", call_id=result.call_id)
+            return
+        async with self._write_lock:
+            await call.write(scheduler_pb2.ExecutorMessage(result=result))
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+
+class PeerLinks:
+    """Long-lived streams to other executors, one per peer address."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._calls: dict[str, grpc.aio.StreamUnaryCall[Any, Any]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def send(self, address: str, message: executor_pb2.PeerMessage) -> None:
+        lock = self._locks.setdefault(address, asyncio.Lock())
+        async with lock:
+            call = self._calls.get(address)
+            if call is None or call.done():
+                channel = self._channels.get(address)
+                if channel is None:
+                    channel = grpc.aio.insecure_channel(address, options=config.CHANNEL_OPTIONS)
+                    self._channels[address] = channel
+                call = executor_pb2_grpc.ExecutorStub(channel).Deliver(wait_for_ready=True)
+                self._calls[address] = call
+            try:
+                await asyncio.wait_for(call.write(message), 10)
+            except (grpc.RpcError, TimeoutError, asyncio.InvalidStateError) as exc:
+                self._calls.pop(address, None)
+                raise CloudburstError(f"cannot reach executor at {address}: {exc}") from None
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+
+
+class ExecutorServicer(executor_pb2_grpc.ExecutorServicer):
+    def __init__(self, executor: ExecutorServer) -> None:
+        self.executor = executor
+
+    async def Deliver(
+        self,
+        request_iterator: AsyncIterator[executor_pb2.PeerMessage],
+        context: grpc.aio.ServicerContext,
+    ) -> common_pb2.Empty:
+        async for message in request_iterator:
+            kind = message.WhichOneof("kind")
+            if kind == "trigger":
+                self.executor.on_trigger(message.trigger)
+            elif kind == "user":
+                self.executor.inbox.push(message.user.sender, message.user.body)
+        return common_pb2.Empty()
+
+
+class ExecutorServer:
+    """The executor process: start, serve, stop gracefully."""
+
+    def __init__(self, settings: ExecutorSettings) -> None:
+        self.settings = settings
+        self.address = ""
+        self.clock = HybridClock()
+        self.inbox = Inbox()
+        self.links: list[SchedulerLink] = []
+        self.links_by_id: dict[str, SchedulerLink] = {}
+        self.peers = PeerLinks()
+        self.functions: dict[str, LoadedFunction] = {}
+        self.joins: dict[tuple[str, str], Join] = {}
+        self.queue: asyncio.Queue[Work] = asyncio.Queue()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cb-user")
+        self._cache_channel = grpc.aio.insecure_channel(
+            settings.cache_address, options=config.CHANNEL_OPTIONS
+        )
+        self.cache = cache_pb2_grpc.CacheStub(self._cache_channel)
+        # User code runs in a worker thread and talks to the store synchronously.
+        self._sync_cache_channel = grpc.insecure_channel(
+            settings.cache_address, options=config.CHANNEL_OPTIONS
+        )
+        self._server, self._health = new_server()
+        executor_pb2_grpc.add_ExecutorServicer_to_server(ExecutorServicer(self), self._server)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.library: UserLibrary | None = None
+
+    @property
+    def messaging_id(self) -> str:
+        return f"{self.settings.executor_id}@{self.address}"
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        port = self._server.add_insecure_port(self.settings.bind_address)
+        if port == 0:
+            raise OSError(f"executor cannot listen on {self.settings.bind_address}")
+        self.address = f"{self.settings.host}:{port}"
+        self.library = UserLibrary(
+            cache_pb2_grpc.CacheStub(self._sync_cache_channel),
+            self.clock,
+            self.messaging_id,
+            self.inbox,
+            self._send_from_thread,
+        )
+        await self._server.start()
+        self._tasks.append(asyncio.create_task(self._work_loop()))
+        for address in self.settings.scheduler_addresses:
+            link = SchedulerLink(self, address)
+            self.links.append(link)
+            self._tasks.append(asyncio.create_task(link.run()))
+        await asyncio.wait_for(asyncio.gather(*(link.attached.wait() for link in self.links)), 60)
+        await set_serving(self._health, True)
+        log.info("executor serving", address=self.address, executor_id=self.settings.executor_id)
+
+    async def stop(self, grace: float = 2.0) -> None:
+        await set_serving(self._health, False)
+        for task in self._tasks:
+            task.cancel()
+        await self._server.stop(grace)
+        for link in self.links:
+            await link.close()
+        await self.peers.close()
+        await self._cache_channel.close()
+        self._sync_cache_channel.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- triggers -------------------------------------------------------------------------
+
+    def on_trigger(self, trigger: executor_pb2.Trigger) -> None:
+        node = next((n for n in trigger.nodes if n.function == trigger.function), None)
+        if node is None:
+            log.error("trigger for unknown node", call_id=trigger.call_id, fn=trigger.function)
+            return
+        upstream = list(node.upstream)
+        if len(upstream) <= 1:
+            self.queue.put_nowait(Work(trigger, node, [trigger.value] if upstream else []))
+            return
+        key = (trigger.call_id, trigger.function)
+        join = self.joins.get(key)
+        if join is None:
+            join = self.joins[key] = Join()
+            remaining = max(0.0, trigger.deadline_ms / 1000 - time.time()) + 1.0
+            join.expiry = asyncio.get_running_loop().call_later(
+                remaining, self.joins.pop, key, None
+            )
+        join.values[trigger.from_function] = trigger.value
+        if len(join.values) == len(upstream):
+            del self.joins[key]
+            if join.expiry is not None:
+                join.expiry.cancel()
+            self.queue.put_nowait(Work(trigger, node, [join.values[u] for u in upstream]))
+
+    async def _work_loop(self) -> None:
+        while True:
+            work = await self.queue.get()
+            try:
+                await self._execute(work)
+            except Exception:  # a runtime bug must not stop the executor: log it, carry on
+                log.exception("executing a trigger failed", call_id=work.trigger.call_id)
+
+    async def _execute(self, work: Work) -> None:
+        trigger, node = work.trigger, work.node
+        if trigger.deadline_ms and time.time() * 1000 > trigger.deadline_ms:
+            return  # the caller has given up; do not run late work
+        try:
+            fn = await self._function(node)
+            explicit = await self._resolve_args(trigger, node.function)
+            assert self._loop is not None
+            encoded = await self._loop.run_in_executor(
+                self._pool, self._run_user_code, fn, explicit, work.upstream_values
+            )
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes the call's error
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            await self._finish(trigger, common_pb2.Outcome(error=to_remote_error(exc)))
+            return
+        if not node.downstream:
+            await self._finish(trigger, common_pb2.Outcome(value=encoded), store=True)
+            return
+        for target in node.downstream:
+            target_node = next(n for n in trigger.nodes if n.function == target)
+            forwarded = executor_pb2.Trigger()
+            forwarded.CopyFrom(trigger)
+            forwarded.function = target
+            forwarded.from_function = node.function
+            forwarded.value = encoded
+            if target_node.executor_id == self.settings.executor_id:
+                self.on_trigger(forwarded)
+            else:
+                try:
+                    await self.peers.send(
+                        target_node.executor_address,
+                        executor_pb2.PeerMessage(trigger=forwarded),
+                    )
+                except CloudburstError as exc:
+                    await self._finish(trigger, common_pb2.Outcome(error=to_remote_error(exc)))
+                    return
+
+    def _run_user_code(
+        self, fn: LoadedFunction, explicit: list[Any], upstream_values: list[bytes]
+    ) -> bytes:
+        args = [*explicit, *(serializer.loads(v) for v in upstream_values)]
+        result = fn(self.library, args)
+        return serializer.dumps(result)
+
+    async def _function(self, node: executor_pb2.DagNode) -> LoadedFunction:
+        fn = self.functions.get(node.digest)
+        if fn is None:
+            reply = await self.cache.Get(
+                cache_pb2.CacheGetRequest(keys=[FN_BODY + node.digest]), timeout=30
+            )
+            if not reply.entries:
+                raise KeyNotFoundError(f"the body of function {node.function!r} is missing")
+            body = values.unwrap_encoded(reply.entries[0].lattice)
+            fn = LoadedFunction(node.function, body[1:], body[0])
+            self.functions[node.digest] = fn
+        return fn
+
+    async def _resolve_args(self, trigger: executor_pb2.Trigger, function: str) -> list[Any]:
+        """Explicit arguments, with references and futures replaced by stored values."""
+        arguments = list(trigger.args[function].args) if function in trigger.args else []
+        refs = [a.ref for a in arguments if a.WhichOneof("kind") == "ref"]
+        fetched: dict[str, bytes] = {}
+        if refs:
+            keys = list(dict.fromkeys(r.key for r in refs))
+            wait_ms = 0
+            if any(r.future for r in refs):
+                wait_ms = max(0, int(trigger.deadline_ms - time.time() * 1000))
+            try:
+                reply = await self.cache.Get(
+                    cache_pb2.CacheGetRequest(keys=keys, wait_ms=wait_ms),
+                    timeout=wait_ms / 1000 + 30,
+                )
+            except grpc.RpcError as exc:
+                raise error_from_rpc(exc, "cache") from None
+            fetched = {e.key: values.unwrap_encoded(e.lattice) for e in reply.entries}
+            missing = [k for k in keys if k not in fetched]
+            if missing:
+                raise KeyNotFoundError(
+                    f"referenced key(s) not in the store: {', '.join(map(repr, missing))}"
+                )
+        resolved: list[Any] = []
+        for argument in arguments:
+            if argument.WhichOneof("kind") == "ref":
+                raw = fetched[argument.ref.key]
+                resolved.append(
+                    serializer.loads(raw) if argument.ref.deserialize else serializer.payload(raw)
+                )
+            else:
+                resolved.append(serializer.loads(argument.value))
+        return resolved
+
+    async def _finish(
+        self, trigger: executor_pb2.Trigger, outcome: common_pb2.Outcome, store: bool = False
+    ) -> None:
+        if store:
+            keys = [trigger.call_id] + ([trigger.output_key] if trigger.output_key else [])
+            lattice = values.wrap_encoded(outcome.value, self.clock)
+            self._tasks.append(asyncio.create_task(self._store_result(keys, lattice)))
+        link = self.links_by_id.get(trigger.scheduler_id)
+        if link is None:
+            log.warning("result for an unknown scheduler", scheduler_id=trigger.scheduler_id)
+            return
+        await link.send_result(
+            scheduler_pb2.CallResult(
+                call_id=trigger.call_id, outcome=outcome, executor_id=self.settings.executor_id
+            )
+        )
+
+    async def _store_result(self, keys: list[str], lattice: bytes) -> None:
+        try:
+            await self.cache.Put(
+                cache_pb2.CachePutRequest(
+                    entries=[cache_pb2.KeyLattice(key=k, lattice=lattice) for k in keys]
+                ),
+                timeout=30,
+            )
+        except grpc.RpcError as exc:
+            log.error("storing a result failed", keys=keys, error=str(exc)[:200])
+        finally:
+            task = asyncio.current_task()
+            if task in self._tasks:
+                self._tasks.remove(task)  # type: ignore[arg-type]
+
+    # -- messaging ------------------------------------------------------------------------
+
+    def _send_from_thread(self, recipient: str, body: bytes) -> None:
+        _, sep, address = recipient.partition("@")
+        if not sep or not address:
+            raise InvalidArgumentError(f"not a messaging id: {recipient!r}")
+        message = executor_pb2.PeerMessage(
+            user=executor_pb2.UserMessage(sender=self.messaging_id, recipient=recipient, body=body)
+        )
+        if recipient == self.messaging_id:
+            self.inbox.push(self.messaging_id, body)
+            return
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(self.peers.send(address, message), self._loop)
+        future.result(timeout=15)
+
+
+async def serve(settings: ExecutorSettings) -> None:
+    server = ExecutorServer(settings)
+    await server.start()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run_until_stopped(asyncio.Event(), server.stop)

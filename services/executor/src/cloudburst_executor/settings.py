@@ -1,0 +1,37 @@
+"""Executor settings, read once from the environment at start-up."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+from cloudburst_protocol import config
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorSettings:
+    host: str
+    port: int
+    scheduler_addresses: tuple[str, ...]
+    cache_address: str
+    node_id: str
+    executor_id: str
+
+    @property
+    def bind_address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls) -> ExecutorSettings:
+        schedulers = tuple(
+            a.strip() for a in config.scheduler_address().split(",") if a.strip()
+        )
+        return cls(
+            host=config.host(),
+            port=config.env_int(config.EXECUTOR_PORT_ENV, 0),
+            scheduler_addresses=schedulers,
+            cache_address=config.cache_address(),
+            node_id=config.env_str(config.NODE_ID_ENV, "node0"),
+            executor_id=os.environ.get(config.EXECUTOR_ID_ENV) or f"exec-{uuid.uuid4().hex[:8]}",
+        )

@@ -1,0 +1,23 @@
+"""Cloudburst management service and the local-cluster launcher."""
+
+from cloudburst_management.local import (
+    ClusterInfo,
+    ClusterStartError,
+    LocalCluster,
+    PortInUseError,
+    ServiceInfo,
+    UpResult,
+)
+from cloudburst_management.settings import ManagementSettings
+from cloudburst_management.supervision import RestartPolicy
+
+__all__ = [
+    "ClusterInfo",
+    "ClusterStartError",
+    "LocalCluster",
+    "ManagementSettings",
+    "PortInUseError",
+    "RestartPolicy",
+    "ServiceInfo",
+    "UpResult",
+]

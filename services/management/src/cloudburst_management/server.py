@@ -1,0 +1,290 @@
+"""The management service in local mode: it starts the cluster's processes (cache,
+scheduler, executors), restarts those that die, reports each one's health, and stops them all
+on ``Shutdown`` or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import grpc.aio
+import structlog
+from cloudburst_protocol import config
+from cloudburst_protocol.gen import (
+    common_pb2,
+    management_pb2,
+    management_pb2_grpc,
+    scheduler_pb2_grpc,
+)
+from cloudburst_protocol.runtime import new_server, set_serving
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from cloudburst_management.settings import ManagementSettings
+from cloudburst_management.supervision import RestartPolicy
+
+log = structlog.get_logger("cloudburst.management")
+
+STOP_GRACE_S = 5.0
+
+
+@dataclass(eq=False)
+class Child:
+    """One supervised service process."""
+
+    name: str
+    kind: str
+    module: str
+    env: dict[str, str]
+    log_path: Path
+    address: str = ""
+    process: asyncio.subprocess.Process | None = None
+    state: str = "starting"
+    restarts: int = 0
+    policy: RestartPolicy = field(default_factory=RestartPolicy)
+    watcher: asyncio.Task[None] | None = None
+
+
+class Supervisor:
+    def __init__(self, settings: ManagementSettings) -> None:
+        self.settings = settings
+        self.children: list[Child] = []
+        self.stopping = False
+        self.ready = False
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def _child(self, name: str, kind: str, module: str, extra: dict[str, str]) -> Child:
+        s = self.settings
+        env = dict(os.environ)
+        env.update(
+            {
+                config.HOST_ENV: s.host,
+                config.SCHEDULER_PORT_ENV: str(s.scheduler_port),
+                config.SCHEDULER_ADDRESS_ENV: s.scheduler_address,
+                config.CACHE_PORT_ENV: str(s.cache_port),
+                config.CACHE_ADDRESS_ENV: s.cache_address,
+                config.MANAGEMENT_ADDRESS_ENV: s.address,
+                config.HOME_ENV: str(s.home),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(extra)
+        return Child(name, kind, module, env, s.log_dir / f"{name}.log")
+
+    def plan(self) -> None:
+        s = self.settings
+        self.children = [
+            self._child("cache", "cache", "cloudburst_cache", {}),
+            self._child("scheduler", "scheduler", "cloudburst_scheduler",
+                        {"CLOUDBURST_SCHEDULER_ID": "sched-0"}),
+        ]
+        self.children[0].address = s.cache_address
+        self.children[1].address = s.scheduler_address
+        for i in range(s.executors):
+            self.children.append(
+                self._child(f"executor-{i}", "executor", "cloudburst_executor",
+                            {config.EXECUTOR_ID_ENV: f"node0-exec{i}",
+                             config.NODE_ID_ENV: "node0"})
+            )
+
+    async def _spawn(self, child: Child) -> None:
+        child.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with child.log_path.open("ab") as out:
+            child.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", child.module, env=child.env, stdout=out, stderr=out,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        child.state = "starting"
+        log.info("service started", service=child.name, pid=child.process.pid)
+        child.watcher = asyncio.create_task(self._watch(child))
+
+    async def _watch(self, child: Child) -> None:
+        assert child.process is not None
+        code = await child.process.wait()
+        if self.stopping:
+            child.state = "stopped"
+            return
+        delay = child.policy.on_exit(time.monotonic())
+        log.warning("service exited", service=child.name, code=code, restart_in=delay)
+        if delay is None:
+            child.state = "failed"
+            return
+        child.state = "restarting"
+        await asyncio.sleep(delay)
+        if self.stopping:
+            return
+        child.restarts += 1
+        await self._spawn(child)
+        await self._wait_healthy(child, 30)
+
+    async def _health(self, address: str, timeout: float = 1.0) -> bool:
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = grpc.aio.insecure_channel(address)
+        try:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=timeout
+            )
+        except grpc.RpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+    async def _wait_healthy(self, child: Child, timeout: float) -> bool:
+        """Waits until the child answers its health check; gRPC's wait-for-ready does the
+        waiting, so there is no sleep loop here."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if child.process is None or child.process.returncode is not None:
+                return False
+            if child.kind == "executor":
+                if await self._executor_attached(child):
+                    child.state = "running"
+                    return True
+                await asyncio.sleep(0.05)
+                continue
+            channel = self._channels.get(child.address)
+            if channel is None:
+                channel = self._channels[child.address] = grpc.aio.insecure_channel(child.address)
+            with contextlib.suppress(TimeoutError, grpc.RpcError):
+                await asyncio.wait_for(channel.channel_ready(), max(0.05, deadline - time.monotonic()))
+            if await self._health(child.address):
+                child.state = "running"
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    async def _executor_attached(self, child: Child) -> bool:
+        assert child.process is not None
+        channel = self._channels.get(self.settings.scheduler_address)
+        if channel is None:
+            channel = grpc.aio.insecure_channel(self.settings.scheduler_address)
+            self._channels[self.settings.scheduler_address] = channel
+        try:
+            status = await scheduler_pb2_grpc.SchedulerStub(channel).Status(
+                common_pb2.Empty(), timeout=1.0
+            )
+        except grpc.RpcError:
+            return False
+        for executor in status.executors:
+            if executor.pid == child.process.pid:
+                child.address = executor.address
+                return True
+        return False
+
+    async def start(self) -> None:
+        self.plan()
+        for child in self.children[:2]:
+            await self._spawn(child)
+            if not await self._wait_healthy(child, 30):
+                child.state = "failed"
+                raise RuntimeError(f"{child.name} did not become healthy; see {child.log_path}")
+        executors = self.children[2:]
+        for child in executors:
+            await self._spawn(child)
+        results = await asyncio.gather(*(self._wait_healthy(c, 60) for c in executors))
+        for child, ok in zip(executors, results, strict=True):
+            if not ok:
+                child.state = "failed"
+                raise RuntimeError(f"{child.name} did not become healthy; see {child.log_path}")
+        self.ready = True
+        log.info("cluster ready", executors=len(executors))
+
+    async def stop(self) -> None:
+        self.stopping = True
+        self.ready = False
+        # Executors first, the store last, so in-flight work can still write.
+        for group in (self.children[2:], self.children[1:2], self.children[:1]):
+            procs = [c.process for c in group if c.process and c.process.returncode is None]
+            for proc in procs:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+            if procs:
+                _, pending = await asyncio.wait(
+                    [asyncio.create_task(p.wait()) for p in procs], timeout=STOP_GRACE_S
+                )
+                for proc in procs:
+                    if proc.returncode is None:
+                        with contextlib.suppress(ProcessLookupError):
+                            proc.kill()
+                for task in pending:
+                    await task
+        for channel in self._channels.values():
+            await channel.close()
+
+    def status(self) -> management_pb2.ClusterStatus:
+        return management_pb2.ClusterStatus(
+            ready=self.ready,
+            scheduler_address=self.settings.scheduler_address,
+            services=[
+                management_pb2.ServiceStatus(
+                    name=c.name,
+                    kind=c.kind,
+                    address=c.address,
+                    pid=c.process.pid if c.process else 0,
+                    state=c.state,
+                    restarts=c.restarts,
+                    log_path=str(c.log_path),
+                )
+                for c in self.children
+            ],
+        )
+
+
+class ManagementServicer(management_pb2_grpc.ManagementServicer):
+    def __init__(self, supervisor: Supervisor, stop_event: asyncio.Event) -> None:
+        self.supervisor = supervisor
+        self.stop_event = stop_event
+
+    async def Status(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> management_pb2.ClusterStatus:
+        return self.supervisor.status()
+
+    async def Shutdown(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        self.stop_event.set()
+        return common_pb2.Empty()
+
+
+async def serve(settings: ManagementSettings) -> int:
+    stop_event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_event.set)
+    supervisor = Supervisor(settings)
+    server, health = new_server()
+    management_pb2_grpc.add_ManagementServicer_to_server(
+        ManagementServicer(supervisor, stop_event), server
+    )
+    if server.add_insecure_port(settings.address) == 0:
+        raise OSError(f"management cannot listen on {settings.address}")
+    await server.start()
+    await set_serving(health, True)
+    log.info("management serving", address=settings.address, executors=settings.executors)
+    starting = asyncio.create_task(supervisor.start())
+    stopping = asyncio.create_task(stop_event.wait())
+    await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    exit_code = 0
+    if starting.done() and starting.exception() is not None:
+        log.error("cluster start failed", error=str(starting.exception()))
+        exit_code = 1
+        # Stay up briefly so `cbctl up` can read the failed state, unless told to stop.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop_event.wait(), 10)
+    else:
+        await stop_event.wait()
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await starting
+    await supervisor.stop()
+    await set_serving(health, False)
+    await server.stop(1.0)
+    log.info("management stopped")
+    return exit_code

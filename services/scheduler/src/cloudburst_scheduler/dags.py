@@ -1,0 +1,117 @@
+"""DAG validation and shape: pure functions, no I/O.
+
+A DAG is valid when it names at least one function, each once; every connection joins two
+listed functions; there is no cycle; and exactly one function has no downstream (the sink,
+whose result is the call's result). A function with several upstreams receives their results
+as positional arguments in the order the DAG lists its functions, after its own explicit
+arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cloudburst_protocol.errors import FunctionNotFoundError, InvalidDagError
+
+
+@dataclass(frozen=True, slots=True)
+class DagShape:
+    name: str
+    functions: tuple[str, ...]
+    connections: tuple[tuple[str, str], ...]
+    upstream: dict[str, tuple[str, ...]]
+    downstream: dict[str, tuple[str, ...]]
+    sources: tuple[str, ...]
+    sink: str
+
+
+def validate_dag(
+    name: str,
+    functions: Sequence[str],
+    connections: Iterable[tuple[str, str]],
+    registered: set[str] | None = None,
+) -> DagShape:
+    """Checks a DAG definition and returns its shape; raises a typed error naming the problem.
+
+    ``registered`` is the set of known function names (``None`` skips that check).
+    """
+    if not name or not name.strip():
+        raise InvalidDagError("a DAG needs a non-empty name")
+    fns = tuple(functions)
+    if not fns:
+        raise InvalidDagError(f"DAG {name!r} lists no functions")
+    seen: set[str] = set()
+    for fn in fns:
+        if not isinstance(fn, str) or not fn:
+            raise InvalidDagError(f"DAG {name!r}: function names must be non-empty strings")
+        if fn in seen:
+            raise InvalidDagError(f"DAG {name!r} lists function {fn!r} twice")
+        seen.add(fn)
+    if registered is not None:
+        missing = [fn for fn in fns if fn not in registered]
+        if missing:
+            raise FunctionNotFoundError(
+                f"DAG {name!r} uses unregistered function(s): {', '.join(map(repr, missing))}"
+            )
+    edges: list[tuple[str, str]] = []
+    for edge in connections:
+        source, target = edge
+        for end in (source, target):
+            if end not in seen:
+                raise InvalidDagError(
+                    f"DAG {name!r}: connection ({source!r}, {target!r}) names {end!r}, "
+                    "which is not in the DAG's function list"
+                )
+        if source == target:
+            raise InvalidDagError(f"DAG {name!r}: function {source!r} is connected to itself")
+        if (source, target) in edges:
+            raise InvalidDagError(f"DAG {name!r}: connection ({source!r}, {target!r}) is repeated")
+        edges.append((source, target))
+    order = {fn: i for i, fn in enumerate(fns)}
+    upstream = {fn: tuple(sorted((s for s, t in edges if t == fn), key=order.__getitem__))
+                for fn in fns}
+    downstream = {fn: tuple(sorted((t for s, t in edges if s == fn), key=order.__getitem__))
+                  for fn in fns}
+    _check_acyclic(name, fns, downstream)
+    sinks = [fn for fn in fns if not downstream[fn]]
+    if len(sinks) != 1:
+        raise InvalidDagError(
+            f"DAG {name!r} must have exactly one sink (a function with no downstream); "
+            f"it has {len(sinks)}: {', '.join(map(repr, sinks))}"
+        )
+    sources = tuple(fn for fn in fns if not upstream[fn])
+    return DagShape(name, fns, tuple(edges), upstream, downstream, sources, sinks[0])
+
+
+def _check_acyclic(name: str, fns: tuple[str, ...], downstream: dict[str, tuple[str, ...]]) -> None:
+    white, grey, black = 0, 1, 2
+    color = dict.fromkeys(fns, white)
+    for root in fns:
+        if color[root] != white:
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = [root]
+        color[root] = grey
+        while stack:
+            node, index = stack[-1]
+            children = downstream[node]
+            if index < len(children):
+                stack[-1] = (node, index + 1)
+                child = children[index]
+                if color[child] == grey:
+                    cycle = [*path[path.index(child):], child]
+                    raise InvalidDagError(f"DAG {name!r} has a cycle: {' -> '.join(cycle)}")
+                if color[child] == white:
+                    color[child] = grey
+                    stack.append((child, 0))
+                    path.append(child)
+            else:
+                color[node] = black
+                stack.pop()
+                path.pop()
+
+
+def single_function(name: str) -> DagShape:
+    """The shape of a one-function call."""
+    return DagShape("", (name,), (), {name: ()}, {name: ()}, (name,), name)

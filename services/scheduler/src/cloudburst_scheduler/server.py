@@ -1,0 +1,544 @@
+"""The scheduler service: registration, placement, call tracking, and the executors' attach
+streams. Handlers are thin; decisions live in :mod:`.dags` and :mod:`.placement`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import grpc.aio
+import structlog
+from cloudburst_protocol import config, serializer, values
+from cloudburst_protocol.clock import HybridClock
+from cloudburst_protocol.errors import (
+    CallTimeoutError,
+    CloudburstError,
+    DagNotFoundError,
+    ExecutorDiedError,
+    FunctionNotFoundError,
+    InvalidArgumentError,
+    NoResourcesError,
+    to_remote_error,
+)
+from cloudburst_protocol.gen import (
+    cache_pb2,
+    cache_pb2_grpc,
+    common_pb2,
+    executor_pb2,
+    scheduler_pb2,
+    scheduler_pb2_grpc,
+)
+from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
+
+from cloudburst_scheduler.dags import DagShape, single_function, validate_dag
+from cloudburst_scheduler.placement import ExecutorView, Placement
+from cloudburst_scheduler.settings import SchedulerSettings
+
+log = structlog.get_logger("cloudburst.scheduler")
+
+RESERVED_PREFIX = "__cb/"
+FN_BODY = RESERVED_PREFIX + "fn/"
+FN_NAME = RESERVED_PREFIX + "fnname/"
+DAG_KEY = RESERVED_PREFIX + "dag/"
+HELLO_TIMEOUT_S = 5.0
+
+
+def check_user_key(key: str) -> None:
+    if not key:
+        raise InvalidArgumentError("key must not be empty")
+    if key.startswith(RESERVED_PREFIX):
+        raise InvalidArgumentError(f"keys starting with {RESERVED_PREFIX!r} are reserved")
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionEntry:
+    digest: str
+    kind: int
+
+
+@dataclass(eq=False)
+class ExecutorHandle:
+    executor_id: str
+    address: str
+    node_id: str
+    pid: int
+    outbox: asyncio.Queue[scheduler_pb2.SchedulerMessage] = field(default_factory=asyncio.Queue)
+    in_flight: int = 0
+
+
+@dataclass(eq=False)
+class PendingCall:
+    future: asyncio.Future[common_pb2.Outcome]
+    executors: frozenset[str]
+
+
+class Metadata:
+    """Functions and DAGs, cached in memory and kept in the store (the source of truth, so
+    several schedulers and restarts agree)."""
+
+    def __init__(self, cache: cache_pb2_grpc.CacheStub, clock: HybridClock) -> None:
+        self._cache = cache
+        self._clock = clock
+        self.functions: dict[str, FunctionEntry] = {}
+        self.dags: dict[str, DagShape] = {}
+
+    async def _get(self, key: str) -> bytes | None:
+        reply = await self._cache.Get(cache_pb2.CacheGetRequest(keys=[key]), timeout=10)
+        return reply.entries[0].lattice if reply.entries else None
+
+    async def _put(self, key: str, value: Any) -> None:
+        lattice = values.wrap(value, self._clock)
+        await self._cache.Put(
+            cache_pb2.CachePutRequest(entries=[cache_pb2.KeyLattice(key=key, lattice=lattice)]),
+            timeout=10,
+        )
+
+    async def store_error(self, call_id: str, error: common_pb2.RemoteError) -> None:
+        lattice = values.wrap_encoded(serializer.dump_error(error), self._clock)
+        try:
+            await self._cache.Put(
+                cache_pb2.CachePutRequest(
+                    entries=[cache_pb2.KeyLattice(key=call_id, lattice=lattice)]
+                ),
+                timeout=10,
+            )
+        except grpc.RpcError as exc:
+            log.error("storing a call's error failed", call_id=call_id, error=str(exc)[:200])
+
+    async def register_function(self, name: str, body: bytes, kind: int) -> str:
+        if not name or name != name.strip() or "/" in name:
+            raise InvalidArgumentError(
+                f"invalid function name {name!r}: use a non-empty name without '/' or "
+                "surrounding spaces"
+            )
+        if not body:
+            raise InvalidArgumentError(f"function {name!r} has an empty body")
+        stored = bytes([kind]) + body  # the executor reads the kind from the first byte
+        digest = hashlib.sha256(stored).hexdigest()[:32]
+        await self._cache.Put(
+            cache_pb2.CachePutRequest(
+                entries=[
+                    cache_pb2.KeyLattice(
+                        key=FN_BODY + digest,
+                        lattice=values.wrap_encoded(stored, self._clock),
+                    )
+                ]
+            ),
+            timeout=10,
+        )
+        await self._put(FN_NAME + name, (digest, kind))
+        self.functions[name] = FunctionEntry(digest, kind)
+        return digest
+
+    async def function(self, name: str) -> FunctionEntry:
+        entry = self.functions.get(name)
+        if entry is None:
+            stored = await self._get(FN_NAME + name)
+            if stored is None or values.unwrap(stored) is None:
+                raise FunctionNotFoundError(f"function {name!r} is not registered")
+            digest, kind = values.unwrap(stored)
+            entry = self.functions[name] = FunctionEntry(digest, kind)
+        return entry
+
+    async def delete_function(self, name: str) -> None:
+        await self.function(name)
+        await self._put(FN_NAME + name, None)
+        self.functions.pop(name, None)
+
+    async def function_names(self, prefix: str) -> list[str]:
+        reply = await self._cache.ListKeys(
+            cache_pb2.ListKeysRequest(prefix=FN_NAME + prefix), timeout=10
+        )
+        keys = list(reply.keys)
+        if not keys:
+            return []
+        stored = await self._cache.Get(cache_pb2.CacheGetRequest(keys=keys), timeout=10)
+        return sorted(
+            e.key[len(FN_NAME):] for e in stored.entries if values.unwrap(e.lattice) is not None
+        )
+
+    async def register_dag(
+        self, name: str, functions: list[str], connections: list[tuple[str, str]]
+    ) -> bool:
+        registered = set()
+        for fn in dict.fromkeys(functions):
+            with contextlib.suppress(FunctionNotFoundError):
+                await self.function(fn)
+                registered.add(fn)
+        shape = validate_dag(name, functions, connections, registered)
+        replaced = name in self.dags or await self._get(DAG_KEY + name) is not None
+        await self._put(DAG_KEY + name, (list(shape.functions), list(shape.connections)))
+        self.dags[name] = shape
+        return replaced
+
+    async def dag(self, name: str) -> DagShape:
+        shape = self.dags.get(name)
+        if shape is None:
+            stored = await self._get(DAG_KEY + name)
+            definition = values.unwrap(stored) if stored is not None else None
+            if definition is None:
+                raise DagNotFoundError(f"DAG {name!r} is not registered")
+            functions, connections = definition
+            shape = self.dags[name] = validate_dag(name, functions, [tuple(c) for c in connections])
+        return shape
+
+    async def delete_dag(self, name: str) -> None:
+        await self.dag(name)
+        await self._put(DAG_KEY + name, None)
+        self.dags.pop(name, None)
+
+    async def dag_names(self, prefix: str) -> list[str]:
+        reply = await self._cache.ListKeys(
+            cache_pb2.ListKeysRequest(prefix=DAG_KEY + prefix), timeout=10
+        )
+        keys = list(reply.keys)
+        if not keys:
+            return []
+        stored = await self._cache.Get(cache_pb2.CacheGetRequest(keys=keys), timeout=10)
+        return sorted(
+            e.key[len(DAG_KEY):] for e in stored.entries if values.unwrap(e.lattice) is not None
+        )
+
+
+class SchedulerCore:
+    """Executors, pending calls and call dispatch."""
+
+    def __init__(self, settings: SchedulerSettings, metadata: Metadata) -> None:
+        self.settings = settings
+        self.metadata = metadata
+        self.executors: dict[str, ExecutorHandle] = {}
+        self.pending: dict[str, PendingCall] = {}
+        self.placement = Placement()
+        self._executor_joined = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def attach(self, handle: ExecutorHandle) -> None:
+        old = self.executors.get(handle.executor_id)
+        if old is not None:
+            self.detach(old)
+        self.executors[handle.executor_id] = handle
+        self._executor_joined.set()
+        log.info("executor attached", executor_id=handle.executor_id, address=handle.address)
+
+    def detach(self, handle: ExecutorHandle) -> None:
+        if self.executors.get(handle.executor_id) is not handle:
+            return
+        del self.executors[handle.executor_id]
+        if not self.executors:
+            self._executor_joined.clear()
+        failed = 0
+        for call_id, pending in list(self.pending.items()):
+            if handle.executor_id in pending.executors and not pending.future.done():
+                error = ExecutorDiedError(
+                    f"executor {handle.executor_id} (pid {handle.pid}) exited while running "
+                    f"call {call_id}"
+                )
+                pending.future.set_result(common_pb2.Outcome(error=to_remote_error(error)))
+                failed += 1
+        log.warning("executor detached", executor_id=handle.executor_id, failed_calls=failed)
+
+    def deliver(self, result: scheduler_pb2.CallResult) -> None:
+        pending = self.pending.get(result.call_id)
+        if pending is not None and not pending.future.done():
+            pending.future.set_result(result.outcome)
+
+    async def _choose_executor(self, deadline: float) -> ExecutorHandle:
+        if not self.executors:
+            wait = min(self.settings.executor_wait_s, max(0.0, deadline - time.monotonic()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._executor_joined.wait(), wait)
+        chosen = self.placement.choose(
+            [ExecutorView(e.executor_id, e.in_flight) for e in self.executors.values()]
+        )
+        if chosen is None:
+            raise NoResourcesError("no executor is attached to the scheduler")
+        return self.executors[chosen]
+
+    async def call(
+        self, request: scheduler_pb2.CallRequest, time_remaining: float | None
+    ) -> common_pb2.Outcome:
+        timeout = self.settings.call_timeout_s
+        if time_remaining is not None:
+            timeout = min(timeout, time_remaining)
+        deadline = time.monotonic() + timeout
+        target = request.WhichOneof("target")
+        if target == "dag":
+            shape = await self.metadata.dag(request.dag)
+        elif target == "function":
+            shape = single_function(request.function)
+        else:
+            raise InvalidArgumentError("a call names a function or a DAG")
+        digests = {fn: (await self.metadata.function(fn)).digest for fn in shape.functions}
+        for fn in request.args:
+            if fn not in digests:
+                raise InvalidArgumentError(
+                    f"arguments given for {fn!r}, which is not part of DAG {shape.name!r}"
+                )
+        call_id = request.call_id
+        if not call_id:
+            raise InvalidArgumentError("a call needs a call_id")
+        if call_id in self.pending:
+            raise InvalidArgumentError(f"call id {call_id!r} is already in flight")
+        executor = await self._choose_executor(deadline)
+        nodes = [
+            executor_pb2.DagNode(
+                function=fn,
+                digest=digests[fn],
+                upstream=shape.upstream[fn],
+                downstream=shape.downstream[fn],
+                executor_id=executor.executor_id,
+                executor_address=executor.address,
+            )
+            for fn in shape.functions
+        ]
+        future: asyncio.Future[common_pb2.Outcome] = asyncio.get_running_loop().create_future()
+        self.pending[call_id] = PendingCall(future, frozenset({executor.executor_id}))
+        executor.in_flight += 1
+        deadline_ms = int(time.time() * 1000 + timeout * 1000)
+        try:
+            for source in shape.sources:
+                trigger = executor_pb2.Trigger(
+                    call_id=call_id,
+                    scheduler_id=self.settings.scheduler_id,
+                    dag=shape.name,
+                    nodes=nodes,
+                    function=source,
+                    output_key=request.output_key,
+                    consistency=request.consistency,
+                    trace_context=request.trace_context,
+                    deadline_ms=deadline_ms,
+                )
+                for fn, arg_list in request.args.items():
+                    trigger.args[fn].CopyFrom(arg_list)
+                executor.outbox.put_nowait(scheduler_pb2.SchedulerMessage(trigger=trigger))
+            try:
+                outcome = await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                error = CallTimeoutError(
+                    f"call {call_id} to {shape.name or shape.sink!r} did not finish within "
+                    f"{timeout:.3g} s"
+                )
+                outcome = common_pb2.Outcome(error=to_remote_error(error))
+            if outcome.WhichOneof("kind") == "error":
+                # Executors store results; errors are stored here, so a reader of the call's
+                # id (a future passed on, a later lookup) gets the error instead of waiting.
+                self._spawn(self.metadata.store_error(call_id, outcome.error))
+            return outcome
+        finally:
+            executor.in_flight -= 1
+            self.pending.pop(call_id, None)
+
+
+class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
+    def __init__(
+        self,
+        core: SchedulerCore,
+        cache: cache_pb2_grpc.CacheStub,
+        clock: HybridClock,
+    ) -> None:
+        self.core = core
+        self.meta = core.metadata
+        self.cache = cache
+        self.clock = clock
+
+    async def RegisterFunction(
+        self, request: scheduler_pb2.RegisterFunctionRequest, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.RegisterFunctionResponse:
+        digest = await self.meta.register_function(request.name, request.body, request.kind)
+        log.info("function registered", function=request.name, digest=digest)
+        return scheduler_pb2.RegisterFunctionResponse(digest=digest)
+
+    async def RegisterDag(
+        self, request: scheduler_pb2.RegisterDagRequest, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.RegisterDagResponse:
+        replaced = await self.meta.register_dag(
+            request.name,
+            list(request.functions),
+            [(e.source, e.target) for e in request.connections],
+        )
+        log.info("dag registered", dag=request.name, replaced=replaced)
+        return scheduler_pb2.RegisterDagResponse(replaced=replaced)
+
+    async def DeleteDag(
+        self, request: scheduler_pb2.NameRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        await self.meta.delete_dag(request.name)
+        return common_pb2.Empty()
+
+    async def DeleteFunction(
+        self, request: scheduler_pb2.NameRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        await self.meta.delete_function(request.name)
+        return common_pb2.Empty()
+
+    async def ListFunctions(
+        self, request: scheduler_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.ListResponse:
+        return scheduler_pb2.ListResponse(names=await self.meta.function_names(request.prefix))
+
+    async def ListDags(
+        self, request: scheduler_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.ListResponse:
+        return scheduler_pb2.ListResponse(names=await self.meta.dag_names(request.prefix))
+
+    async def GetDag(
+        self, request: scheduler_pb2.NameRequest, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.DagDefinition:
+        shape = await self.meta.dag(request.name)
+        return scheduler_pb2.DagDefinition(
+            name=shape.name,
+            functions=shape.functions,
+            connections=[scheduler_pb2.Edge(source=s, target=t) for s, t in shape.connections],
+        )
+
+    async def Call(
+        self, request: scheduler_pb2.CallRequest, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.CallResponse:
+        outcome = await self.core.call(request, context.time_remaining())
+        return scheduler_pb2.CallResponse(call_id=request.call_id, outcome=outcome)
+
+    async def GetObject(
+        self, request: scheduler_pb2.GetObjectRequest, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.GetObjectResponse:
+        check_user_key(request.key)
+        reply = await self.cache.Get(
+            cache_pb2.CacheGetRequest(keys=[request.key], wait_ms=request.wait_ms),
+            timeout=request.wait_ms / 1000 + 10,
+        )
+        if not reply.entries:
+            return scheduler_pb2.GetObjectResponse(found=False)
+        return scheduler_pb2.GetObjectResponse(
+            found=True, value=values.unwrap_encoded(reply.entries[0].lattice)
+        )
+
+    async def PutObject(
+        self, request: scheduler_pb2.PutObjectRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        check_user_key(request.key)
+        if not request.value:
+            raise InvalidArgumentError(f"no value given for key {request.key!r}")
+        lattice = values.wrap_encoded(request.value, self.clock)
+        await self.cache.Put(
+            cache_pb2.CachePutRequest(
+                entries=[cache_pb2.KeyLattice(key=request.key, lattice=lattice)]
+            ),
+            timeout=10,
+        )
+        return common_pb2.Empty()
+
+    async def DeleteObject(
+        self, request: scheduler_pb2.NameRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        check_user_key(request.name)
+        await self.cache.Delete(cache_pb2.CacheDeleteRequest(keys=[request.name]), timeout=10)
+        return common_pb2.Empty()
+
+    async def Attach(
+        self,
+        request_iterator: AsyncIterator[scheduler_pb2.ExecutorMessage],
+        context: grpc.aio.ServicerContext,
+    ) -> None:
+        first = await asyncio.wait_for(context.read(), HELLO_TIMEOUT_S)
+        if first is grpc.aio.EOF or first.WhichOneof("kind") != "hello":
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "first message must be hello")
+            return
+        hello = first.hello
+        handle = ExecutorHandle(hello.executor_id, hello.address, hello.node_id, hello.pid)
+        await context.write(
+            scheduler_pb2.SchedulerMessage(welcome=self.core.settings.scheduler_id)
+        )
+        self.core.attach(handle)
+        writer = asyncio.create_task(self._write_loop(handle, context))
+        try:
+            while True:
+                message = await context.read()
+                if message is grpc.aio.EOF:
+                    break
+                if message.WhichOneof("kind") == "result":
+                    self.core.deliver(message.result)
+        finally:
+            writer.cancel()
+            self.core.detach(handle)
+
+    @staticmethod
+    async def _write_loop(handle: ExecutorHandle, context: grpc.aio.ServicerContext) -> None:
+        while True:
+            await context.write(await handle.outbox.get())
+
+    async def Status(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.SchedulerStatus:
+        return scheduler_pb2.SchedulerStatus(
+            scheduler_id=self.core.settings.scheduler_id,
+            executors=[
+                scheduler_pb2.ExecutorInfo(
+                    executor_id=e.executor_id,
+                    address=e.address,
+                    node_id=e.node_id,
+                    pid=e.pid,
+                    in_flight=e.in_flight,
+                )
+                for e in sorted(self.core.executors.values(), key=lambda e: e.executor_id)
+            ],
+            functions=len(self.meta.functions),
+            dags=len(self.meta.dags),
+            pending_calls=len(self.core.pending),
+        )
+
+
+class SchedulerServer:
+    """The scheduler process: start, serve, stop gracefully."""
+
+    def __init__(self, settings: SchedulerSettings) -> None:
+        self.settings = settings
+        self._channel = grpc.aio.insecure_channel(
+            settings.cache_address, options=config.CHANNEL_OPTIONS
+        )
+        cache = cache_pb2_grpc.CacheStub(self._channel)
+        clock = HybridClock()
+        self.core = SchedulerCore(settings, Metadata(cache, clock))
+        self._server, self._health = new_server()
+        scheduler_pb2_grpc.add_SchedulerServicer_to_server(
+            SchedulerServicer(self.core, cache, clock), self._server
+        )
+        self.port = 0
+
+    async def start(self) -> None:
+        try:
+            await asyncio.wait_for(self._channel.channel_ready(), 30)
+        except TimeoutError:
+            raise CloudburstError(
+                f"scheduler cannot reach the cache at {self.settings.cache_address}"
+            ) from None
+        self.port = self._server.add_insecure_port(self.settings.address)
+        if self.port == 0:
+            raise OSError(f"scheduler cannot listen on {self.settings.address}")
+        await self._server.start()
+        await set_serving(self._health, True)
+        log.info("scheduler serving", address=f"{self.settings.host}:{self.port}",
+                 scheduler_id=self.settings.scheduler_id)
+
+    async def stop(self, grace: float = 2.0) -> None:
+        await set_serving(self._health, False)
+        await self._server.stop(grace)
+        await self._channel.close()
+
+
+async def serve(settings: SchedulerSettings) -> None:
+    server = SchedulerServer(settings)
+    await server.start()
+    await run_until_stopped(asyncio.Event(), server.stop)
+
+
+__all__ = ["SchedulerServer", "serve"]

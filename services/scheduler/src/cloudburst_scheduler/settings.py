@@ -1,0 +1,36 @@
+"""Scheduler settings, read once from the environment at start-up."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+from cloudburst_protocol import config
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    host: str
+    port: int
+    cache_address: str
+    scheduler_id: str
+    call_timeout_s: float
+    executor_wait_s: float
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls) -> SchedulerSettings:
+        return cls(
+            host=config.host(),
+            port=config.env_int(config.SCHEDULER_PORT_ENV, config.DEFAULT_SCHEDULER_PORT),
+            cache_address=config.cache_address(),
+            scheduler_id=os.environ.get("CLOUDBURST_SCHEDULER_ID") or f"sched-{uuid.uuid4().hex[:8]}",
+            call_timeout_s=config.env_float(config.CALL_TIMEOUT_ENV, config.DEFAULT_CALL_TIMEOUT_S),
+            executor_wait_s=config.env_float(
+                config.EXECUTOR_WAIT_ENV, config.DEFAULT_EXECUTOR_WAIT_S
+            ),
+        )
