@@ -54,7 +54,9 @@ def _services_table(info: ClusterInfo) -> Table:
 def up(
     executors: Annotated[
         int | None,
-        typer.Option("--executors", "-e", min=1, help="Executor processes [default: one per core]."),
+        typer.Option(
+            "--executors", "-e", min=1, help="Executor processes [default: one per core]."
+        ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the cluster.")] = 60.0,
     home: HomeOption = None,
@@ -99,12 +101,16 @@ def status(
             console.print("no cluster is running (start one with `cbctl up`)")
         raise typer.Exit(1)
     if as_json:
-        typer.echo(json.dumps({
-            "running": True,
-            "ready": info.ready,
-            "scheduler_address": info.scheduler_address,
-            "services": [dataclasses.asdict(s) for s in info.services],
-        }))
+        typer.echo(
+            json.dumps(
+                {
+                    "running": True,
+                    "ready": info.ready,
+                    "scheduler_address": info.scheduler_address,
+                    "services": [dataclasses.asdict(s) for s in info.services],
+                }
+            )
+        )
         return
     console.print(_services_table(info))
 
@@ -114,7 +120,9 @@ def logs(
     service: Annotated[
         str, typer.Argument(help="Service name, e.g. scheduler, cache, executor-0, management.")
     ] = "scheduler",
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
     lines: Annotated[int, typer.Option("--lines", "-n", help="Lines to show.")] = 50,
     home: HomeOption = None,
 ) -> None:
@@ -123,7 +131,9 @@ def logs(
     path = cluster.log_path(service)
     if not path.exists():
         known = sorted(p.stem for p in cluster.log_dir.glob("*.log"))
-        raise _fail(f"no log for {service!r} in {cluster.log_dir}; known: {', '.join(known) or 'none'}")
+        raise _fail(
+            f"no log for {service!r} in {cluster.log_dir}; known: {', '.join(known) or 'none'}"
+        )
     with path.open(errors="replace") as handle:
         for line in deque(handle, maxlen=lines):
             typer.echo(line, nl=False)

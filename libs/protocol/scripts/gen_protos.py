@@ -36,7 +36,9 @@ def generate(out_root: Path) -> list[Path]:
     ]
     subprocess.run(cmd, check=True, cwd=PROTO_ROOT)
     init = out_root / PACKAGE / "__init__.py"
-    init.write_text('"""Generated protobuf and gRPC modules. Do not edit: see scripts/gen_protos.py."""\n')
+    init.write_text(
+        '"""Generated protobuf and gRPC modules. Do not edit: see scripts/gen_protos.py."""\n'
+    )
     return sorted(p for p in (out_root / PACKAGE).iterdir() if p.is_file())
 
 
@@ -60,8 +62,10 @@ def main() -> int:
             or not filecmp.cmp(p, OUT_ROOT / PACKAGE / p.name, shallow=False)
         ]
     if stale:
-        sys.stderr.write(f"generated protocol code is stale: {', '.join(stale)}; "
-                         "run libs/protocol/scripts/gen_protos.py\n")
+        sys.stderr.write(
+            f"generated protocol code is stale: {', '.join(stale)}; "
+            "run libs/protocol/scripts/gen_protos.py\n"
+        )
         return 1
     return 0
 

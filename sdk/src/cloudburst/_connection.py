@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import builtins
+import os
+import sys
+import sysconfig
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -29,8 +32,12 @@ KIND_FUNCTION = scheduler_pb2.FUNCTION_KIND_FUNCTION
 KIND_CLASS = scheduler_pb2.FUNCTION_KIND_CLASS
 ADMIN_TIMEOUT_S = 30.0
 
-_CONSISTENCY_NAMES = {"normal": common_pb2.NORMAL, "single": common_pb2.SINGLE,
-                      "multi": common_pb2.MULTI}
+_CONSISTENCY_NAMES = {
+    "normal": common_pb2.NORMAL,
+    "single": common_pb2.SINGLE,
+    "multi": common_pb2.MULTI,
+}
+_CONSISTENCY_BY_VALUE = {int(v): v for v in _CONSISTENCY_NAMES.values()}
 
 
 def resolve_address(func_addr: str | None) -> str:
@@ -115,7 +122,9 @@ class CloudburstConnection:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _rpc(self, method: Callable[..., Any], request: Any, timeout: float = ADMIN_TIMEOUT_S) -> Any:
+    def _rpc(
+        self, method: Callable[..., Any], request: Any, timeout: float = ADMIN_TIMEOUT_S
+    ) -> Any:
         try:
             return method(request, timeout=timeout)
         except grpc.RpcError as exc:
@@ -147,7 +156,7 @@ class CloudburstConnection:
                 f"{type(function).__name__}"
             )
         try:
-            body = cloudpickle.dumps(function)
+            body = _pickle_user_code(function[0] if kind == KIND_CLASS else function, function)
         except Exception as exc:
             raise SerializationError(f"cannot serialize function {name!r}: {exc}") from exc
         request = scheduler_pb2.RegisterFunctionRequest(name=name, body=body, kind=kind)
@@ -157,8 +166,9 @@ class CloudburstConnection:
     def exec_func(self, name: str, args: Any = None) -> CloudburstFuture:
         """Calls the function ``name`` with ``args`` (a list; a single value is wrapped)."""
         args = [] if args is None else args
-        request = scheduler_pb2.CallRequest(call_id=uuid.uuid4().hex, function=name,
-                                            client_id=self.client_id)
+        request = scheduler_pb2.CallRequest(
+            call_id=uuid.uuid4().hex, function=name, client_id=self.client_id
+        )
         request.args[name].CopyFrom(_encode_args(_as_list(args)))
         return self._start(request)
 
@@ -293,6 +303,33 @@ class CloudburstConnection:
         return bytes(reply.value)
 
 
+def _installed_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return tuple(os.path.realpath(r) + os.sep for r in roots)
+
+
+def _pickle_user_code(code: Any, payload: Any) -> bytes:
+    """cloudpickles ``payload``. The module defining ``code`` travels by value when it is the
+    user's own (not installed, not the standard library), so executors need not import it;
+    installed packages must be installed where the executors run."""
+    module = sys.modules.get(getattr(code, "__module__", "") or "")
+    path = getattr(module, "__file__", None)
+    by_value = (
+        module is not None
+        and module.__name__ != "__main__"
+        and path is not None
+        and not os.path.realpath(path).startswith(_installed_roots())
+    )
+    if not by_value:
+        return bytes(cloudpickle.dumps(payload))
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        return bytes(cloudpickle.dumps(payload))
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
+
+
 def _as_list(args: Any) -> builtins.list[Any]:
     """A list is an argument list; any other value is one argument (as the original did)."""
     return builtins.list(args) if isinstance(args, builtins.list) else [args]
@@ -312,7 +349,7 @@ def _encode_args(args: builtins.list[Any]) -> common_pb2.ArgList:
     return common_pb2.ArgList(args=encoded)
 
 
-def _consistency(value: int | str) -> int:
+def _consistency(value: int | str) -> common_pb2.Consistency:
     if isinstance(value, str):
         try:
             return _CONSISTENCY_NAMES[value.lower()]
@@ -320,9 +357,9 @@ def _consistency(value: int | str) -> int:
             raise InvalidArgumentError(
                 f"unknown consistency {value!r}; use one of {sorted(_CONSISTENCY_NAMES)}"
             ) from None
-    if value not in _CONSISTENCY_NAMES.values():
+    if value not in _CONSISTENCY_BY_VALUE:
         raise InvalidArgumentError(f"unknown consistency mode {value!r}")
-    return value
+    return _CONSISTENCY_BY_VALUE[value]
 
 
 __all__ = [

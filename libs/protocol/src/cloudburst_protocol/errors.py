@@ -22,7 +22,7 @@ ErrorCode = common_pb2.ErrorCode
 class CloudburstError(Exception):
     """Root of every error the runtime raises."""
 
-    code: ClassVar[int] = common_pb2.INTERNAL
+    code: ClassVar[common_pb2.ErrorCode] = common_pb2.INTERNAL
 
 
 class FunctionNotFoundError(CloudburstError, LookupError):
@@ -167,9 +167,7 @@ def trimmed_traceback(tb_obj: TracebackType | None) -> str:
 def to_remote_error(exc: BaseException) -> common_pb2.RemoteError:
     """Describe ``exc`` as a wire message; a user exception keeps type, message and traceback."""
     if isinstance(exc, CloudburstError) and not isinstance(exc, RemoteFunctionError):
-        return common_pb2.RemoteError(
-            code=exc.code, type_name=type(exc).__name__, message=str(exc)
-        )
+        return common_pb2.RemoteError(code=exc.code, type_name=type(exc).__name__, message=str(exc))
     if isinstance(exc, RemoteFunctionError):
         return common_pb2.RemoteError(
             code=exc.code,

@@ -58,7 +58,7 @@ def _wrap_unary(inner: Handler) -> Handler:
     return handler
 
 
-class ErrorInterceptor(grpc.aio.ServerInterceptor):
+class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
     """Turns a :class:`CloudburstError` raised by a unary handler into a gRPC status."""
 
     async def intercept_service(

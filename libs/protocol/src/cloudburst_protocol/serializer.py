@@ -38,15 +38,16 @@ def dumps(value: Any) -> bytes:
     """Encode ``value``; raises :class:`SerializationError` if it cannot be encoded."""
     kind = type(value)
     if kind is bytes:
-        return b"B" + value
+        return b"B" + bytes(value)
     if kind is str:
-        return b"S" + value.encode("utf-8", "surrogatepass")
+        return b"S" + str(value).encode("utf-8", "surrogatepass")
     if kind.__module__ == "numpy" and kind.__name__ == "ndarray":
         encoded = _dump_array(value)
         if encoded is not None:
             return encoded
     try:
-        return b"P" + cloudpickle.dumps(value, protocol=5)
+        pickled: bytes = cloudpickle.dumps(value, protocol=5)
+        return b"P" + pickled
     except Exception as exc:  # cloudpickle raises many types for unpicklable values
         raise SerializationError(
             f"cannot serialize a value of type {kind.__qualname__}: {exc}"

@@ -87,8 +87,11 @@ class LoadedFunction:
             return self._spec(library, *args)
         if self._run is None:
             cls, init_args = split_class_spec(self._spec)
-            init_arity = Arity.of(cls.__init__, bound=False)
-            if cls.__init__ is object.__init__:
+            init: Callable[..., Any] = next(
+                (vars(k)["__init__"] for k in cls.__mro__ if "__init__" in vars(k)), object.__init__
+            )
+            init_arity = Arity.of(init, bound=False)
+            if init is object.__init__:
                 instance = cls()
             elif init_arity.wants_library(len(init_args)):
                 instance = cls(library, *init_args)

@@ -19,6 +19,7 @@ import structlog
 from cloudburst_protocol import config, serializer, values
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import (
+    CallTimeoutError,
     CloudburstError,
     InvalidArgumentError,
     KeyNotFoundError,
@@ -276,7 +277,11 @@ class ExecutorServer:
     async def _execute(self, work: Work) -> None:
         trigger, node = work.trigger, work.node
         if trigger.deadline_ms and time.time() * 1000 > trigger.deadline_ms:
-            return  # the caller has given up; do not run late work
+            # The caller has given up: do not run late work, but answer so the scheduler
+            # knows this executor is free again.
+            late = CallTimeoutError(f"call {trigger.call_id} passed its deadline before it ran")
+            await self._finish(trigger, common_pb2.Outcome(error=to_remote_error(late)))
+            return
         try:
             fn = await self._function(node)
             explicit = await self._resolve_args(trigger, node.function)
@@ -284,7 +289,7 @@ class ExecutorServer:
             encoded = await self._loop.run_in_executor(
                 self._pool, self._run_user_code, fn, explicit, work.upstream_values
             )
-        except BaseException as exc:  # noqa: BLE001 - every failure becomes the call's error
+        except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             await self._finish(trigger, common_pb2.Outcome(error=to_remote_error(exc)))
@@ -395,7 +400,7 @@ class ExecutorServer:
         finally:
             task = asyncio.current_task()
             if task in self._tasks:
-                self._tasks.remove(task)  # type: ignore[arg-type]
+                self._tasks.remove(task)
 
     # -- messaging ------------------------------------------------------------------------
 

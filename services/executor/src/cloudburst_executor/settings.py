@@ -24,9 +24,7 @@ class ExecutorSettings:
 
     @classmethod
     def from_env(cls) -> ExecutorSettings:
-        schedulers = tuple(
-            a.strip() for a in config.scheduler_address().split(",") if a.strip()
-        )
+        schedulers = tuple(a.strip() for a in config.scheduler_address().split(",") if a.strip())
         return cls(
             host=config.host(),
             port=config.env_int(config.EXECUTOR_PORT_ENV, 0),

@@ -96,11 +96,14 @@ class LocalCluster:
             raise ValueError("a cluster needs at least one executor")
         self.host = host or config.host()
         self.scheduler_port = scheduler_port or config.env_int(
-            config.SCHEDULER_PORT_ENV, config.DEFAULT_SCHEDULER_PORT)
+            config.SCHEDULER_PORT_ENV, config.DEFAULT_SCHEDULER_PORT
+        )
         self.management_port = management_port or config.env_int(
-            config.MANAGEMENT_PORT_ENV, config.DEFAULT_MANAGEMENT_PORT)
+            config.MANAGEMENT_PORT_ENV, config.DEFAULT_MANAGEMENT_PORT
+        )
         self.cache_port = cache_port or config.env_int(
-            config.CACHE_PORT_ENV, config.DEFAULT_CACHE_PORT)
+            config.CACHE_PORT_ENV, config.DEFAULT_CACHE_PORT
+        )
         self._process: subprocess.Popen[bytes] | None = None
 
     # -- paths --------------------------------------------------------------------------------
@@ -136,29 +139,40 @@ class LocalCluster:
             self._check_ports()
             self.log_dir.mkdir(parents=True, exist_ok=True)
             env = dict(os.environ)
-            env.update({
-                config.HOST_ENV: self.host,
-                config.SCHEDULER_PORT_ENV: str(self.scheduler_port),
-                config.MANAGEMENT_PORT_ENV: str(self.management_port),
-                config.CACHE_PORT_ENV: str(self.cache_port),
-                config.HOME_ENV: str(self.home),
-                EXECUTORS_ENV: str(self.executors),
-                "PYTHONUNBUFFERED": "1",
-            })
-            for name in (config.SCHEDULER_ADDRESS_ENV, config.CACHE_ADDRESS_ENV,
-                         config.MANAGEMENT_ADDRESS_ENV):
+            env.update(
+                {
+                    config.HOST_ENV: self.host,
+                    config.SCHEDULER_PORT_ENV: str(self.scheduler_port),
+                    config.MANAGEMENT_PORT_ENV: str(self.management_port),
+                    config.CACHE_PORT_ENV: str(self.cache_port),
+                    config.HOME_ENV: str(self.home),
+                    EXECUTORS_ENV: str(self.executors),
+                    "PYTHONUNBUFFERED": "1",
+                }
+            )
+            for name in (
+                config.SCHEDULER_ADDRESS_ENV,
+                config.CACHE_ADDRESS_ENV,
+                config.MANAGEMENT_ADDRESS_ENV,
+            ):
                 env.pop(name, None)
             with self.log_path("management").open("ab") as out:
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", "cloudburst_management"],
-                    env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                    start_new_session=True, close_fds=True,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=out,
+                    start_new_session=True,
+                    close_fds=True,
                 )
             state = ClusterState(
-                pid=self._process.pid, pgid=self._process.pid,
+                pid=self._process.pid,
+                pgid=self._process.pid,
                 management_address=self.management_address,
                 scheduler_address=self.scheduler_address,
-                executors=self.executors, started_at=time.time(),
+                executors=self.executors,
+                started_at=time.time(),
             )
             self._write_state(state)
             try:
@@ -243,16 +257,16 @@ class LocalCluster:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
-    def _management(
-        self, state: ClusterState
-    ) -> Iterator[management_pb2_grpc.ManagementStub]:
+    def _management(self, state: ClusterState) -> Iterator[management_pb2_grpc.ManagementStub]:
         with grpc.insecure_channel(state.management_address) as channel:
             yield management_pb2_grpc.ManagementStub(channel)
 
     def _check_ports(self) -> None:
-        for env_name, port in ((config.SCHEDULER_PORT_ENV, self.scheduler_port),
-                               (config.MANAGEMENT_PORT_ENV, self.management_port),
-                               (config.CACHE_PORT_ENV, self.cache_port)):
+        for env_name, port in (
+            (config.SCHEDULER_PORT_ENV, self.scheduler_port),
+            (config.MANAGEMENT_PORT_ENV, self.management_port),
+            (config.CACHE_PORT_ENV, self.cache_port),
+        ):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:

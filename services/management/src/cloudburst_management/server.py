@@ -81,23 +81,35 @@ class Supervisor:
         s = self.settings
         self.children = [
             self._child("cache", "cache", "cloudburst_cache", {}),
-            self._child("scheduler", "scheduler", "cloudburst_scheduler",
-                        {"CLOUDBURST_SCHEDULER_ID": "sched-0"}),
+            self._child(
+                "scheduler",
+                "scheduler",
+                "cloudburst_scheduler",
+                {"CLOUDBURST_SCHEDULER_ID": "sched-0"},
+            ),
         ]
         self.children[0].address = s.cache_address
         self.children[1].address = s.scheduler_address
         for i in range(s.executors):
             self.children.append(
-                self._child(f"executor-{i}", "executor", "cloudburst_executor",
-                            {config.EXECUTOR_ID_ENV: f"node0-exec{i}",
-                             config.NODE_ID_ENV: "node0"})
+                self._child(
+                    f"executor-{i}",
+                    "executor",
+                    "cloudburst_executor",
+                    {config.EXECUTOR_ID_ENV: f"node0-exec{i}", config.NODE_ID_ENV: "node0"},
+                )
             )
 
     async def _spawn(self, child: Child) -> None:
         child.log_path.parent.mkdir(parents=True, exist_ok=True)
         with child.log_path.open("ab") as out:
             child.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", child.module, env=child.env, stdout=out, stderr=out,
+                sys.executable,
+                "-m",
+                child.module,
+                env=child.env,
+                stdout=out,
+                stderr=out,
                 stdin=asyncio.subprocess.DEVNULL,
             )
         child.state = "starting"
@@ -152,7 +164,9 @@ class Supervisor:
             if channel is None:
                 channel = self._channels[child.address] = grpc.aio.insecure_channel(child.address)
             with contextlib.suppress(TimeoutError, grpc.RpcError):
-                await asyncio.wait_for(channel.channel_ready(), max(0.05, deadline - time.monotonic()))
+                await asyncio.wait_for(
+                    channel.channel_ready(), max(0.05, deadline - time.monotonic())
+                )
             if await self._health(child.address):
                 child.state = "running"
                 return True

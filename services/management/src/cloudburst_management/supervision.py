@@ -24,4 +24,5 @@ class RestartPolicy:
         self._failures.append(now)
         if len(self._failures) > self.max_restarts:
             return None
-        return min(self.base_delay_s * 2 ** (len(self._failures) - 1), self.max_delay_s)
+        delay: float = self.base_delay_s * 2.0 ** (len(self._failures) - 1)
+        return min(delay, self.max_delay_s)

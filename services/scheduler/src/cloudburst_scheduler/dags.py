@@ -69,10 +69,12 @@ def validate_dag(
             raise InvalidDagError(f"DAG {name!r}: connection ({source!r}, {target!r}) is repeated")
         edges.append((source, target))
     order = {fn: i for i, fn in enumerate(fns)}
-    upstream = {fn: tuple(sorted((s for s, t in edges if t == fn), key=order.__getitem__))
-                for fn in fns}
-    downstream = {fn: tuple(sorted((t for s, t in edges if s == fn), key=order.__getitem__))
-                  for fn in fns}
+    upstream = {
+        fn: tuple(sorted((s for s, t in edges if t == fn), key=order.__getitem__)) for fn in fns
+    }
+    downstream = {
+        fn: tuple(sorted((t for s, t in edges if s == fn), key=order.__getitem__)) for fn in fns
+    }
     _check_acyclic(name, fns, downstream)
     sinks = [fn for fn in fns if not downstream[fn]]
     if len(sinks) != 1:
@@ -100,7 +102,7 @@ def _check_acyclic(name: str, fns: tuple[str, ...], downstream: dict[str, tuple[
                 stack[-1] = (node, index + 1)
                 child = children[index]
                 if color[child] == grey:
-                    cycle = [*path[path.index(child):], child]
+                    cycle = [*path[path.index(child) :], child]
                     raise InvalidDagError(f"DAG {name!r} has a cycle: {' -> '.join(cycle)}")
                 if color[child] == white:
                     color[child] = grey

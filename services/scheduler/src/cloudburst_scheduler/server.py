@@ -47,6 +47,7 @@ FN_BODY = RESERVED_PREFIX + "fn/"
 FN_NAME = RESERVED_PREFIX + "fnname/"
 DAG_KEY = RESERVED_PREFIX + "dag/"
 HELLO_TIMEOUT_S = 5.0
+BUSY_GRACE_S = 60.0
 
 
 def check_user_key(key: str) -> None:
@@ -69,7 +70,13 @@ class ExecutorHandle:
     node_id: str
     pid: int
     outbox: asyncio.Queue[scheduler_pb2.SchedulerMessage] = field(default_factory=asyncio.Queue)
-    in_flight: int = 0
+    # Calls sent to this executor that it has not answered yet (even if the caller gave up:
+    # the executor is still busy with them).
+    running: set[str] = field(default_factory=set)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.running)
 
 
 @dataclass(eq=False)
@@ -160,7 +167,7 @@ class Metadata:
             return []
         stored = await self._cache.Get(cache_pb2.CacheGetRequest(keys=keys), timeout=10)
         return sorted(
-            e.key[len(FN_NAME):] for e in stored.entries if values.unwrap(e.lattice) is not None
+            e.key[len(FN_NAME) :] for e in stored.entries if values.unwrap(e.lattice) is not None
         )
 
     async def register_dag(
@@ -202,7 +209,7 @@ class Metadata:
             return []
         stored = await self._cache.Get(cache_pb2.CacheGetRequest(keys=keys), timeout=10)
         return sorted(
-            e.key[len(DAG_KEY):] for e in stored.entries if values.unwrap(e.lattice) is not None
+            e.key[len(DAG_KEY) :] for e in stored.entries if values.unwrap(e.lattice) is not None
         )
 
 
@@ -214,7 +221,7 @@ class SchedulerCore:
         self.metadata = metadata
         self.executors: dict[str, ExecutorHandle] = {}
         self.pending: dict[str, PendingCall] = {}
-        self.placement = Placement()
+        self.placement = Placement(settings.placement)
         self._executor_joined = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -249,21 +256,25 @@ class SchedulerCore:
         log.warning("executor detached", executor_id=handle.executor_id, failed_calls=failed)
 
     def deliver(self, result: scheduler_pb2.CallResult) -> None:
+        handle = self.executors.get(result.executor_id)
+        if handle is not None:
+            handle.running.discard(result.call_id)
         pending = self.pending.get(result.call_id)
         if pending is not None and not pending.future.done():
             pending.future.set_result(result.outcome)
 
-    async def _choose_executor(self, deadline: float) -> ExecutorHandle:
+    async def _place(self, shape: DagShape, deadline: float) -> dict[str, ExecutorHandle]:
         if not self.executors:
             wait = min(self.settings.executor_wait_s, max(0.0, deadline - time.monotonic()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._executor_joined.wait(), wait)
-        chosen = self.placement.choose(
-            [ExecutorView(e.executor_id, e.in_flight) for e in self.executors.values()]
+        placed = self.placement.place(
+            shape.functions,
+            [ExecutorView(e.executor_id, e.in_flight) for e in self.executors.values()],
         )
-        if chosen is None:
+        if not placed:
             raise NoResourcesError("no executor is attached to the scheduler")
-        return self.executors[chosen]
+        return {fn: self.executors[executor_id] for fn, executor_id in placed.items()}
 
     async def call(
         self, request: scheduler_pb2.CallRequest, time_remaining: float | None
@@ -290,22 +301,25 @@ class SchedulerCore:
             raise InvalidArgumentError("a call needs a call_id")
         if call_id in self.pending:
             raise InvalidArgumentError(f"call id {call_id!r} is already in flight")
-        executor = await self._choose_executor(deadline)
+        placed = await self._place(shape, deadline)
         nodes = [
             executor_pb2.DagNode(
                 function=fn,
                 digest=digests[fn],
                 upstream=shape.upstream[fn],
                 downstream=shape.downstream[fn],
-                executor_id=executor.executor_id,
-                executor_address=executor.address,
+                executor_id=placed[fn].executor_id,
+                executor_address=placed[fn].address,
             )
             for fn in shape.functions
         ]
+        involved = set(placed.values())
         future: asyncio.Future[common_pb2.Outcome] = asyncio.get_running_loop().create_future()
-        self.pending[call_id] = PendingCall(future, frozenset({executor.executor_id}))
-        executor.in_flight += 1
+        self.pending[call_id] = PendingCall(future, frozenset(e.executor_id for e in involved))
+        for executor in involved:
+            executor.running.add(call_id)
         deadline_ms = int(time.time() * 1000 + timeout * 1000)
+        timed_out = False
         try:
             for source in shape.sources:
                 trigger = executor_pb2.Trigger(
@@ -321,10 +335,11 @@ class SchedulerCore:
                 )
                 for fn, arg_list in request.args.items():
                     trigger.args[fn].CopyFrom(arg_list)
-                executor.outbox.put_nowait(scheduler_pb2.SchedulerMessage(trigger=trigger))
+                placed[source].outbox.put_nowait(scheduler_pb2.SchedulerMessage(trigger=trigger))
             try:
                 outcome = await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
             except TimeoutError:
+                timed_out = True
                 error = CallTimeoutError(
                     f"call {call_id} to {shape.name or shape.sink!r} did not finish within "
                     f"{timeout:.3g} s"
@@ -336,8 +351,16 @@ class SchedulerCore:
                 self._spawn(self.metadata.store_error(call_id, outcome.error))
             return outcome
         finally:
-            executor.in_flight -= 1
             self.pending.pop(call_id, None)
+            for executor in involved:
+                if timed_out:
+                    # Still busy with the call: count it until the executor answers, or for
+                    # a grace period if it never does.
+                    asyncio.get_running_loop().call_later(
+                        BUSY_GRACE_S, executor.running.discard, call_id
+                    )
+                else:
+                    executor.running.discard(call_id)
 
 
 class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
@@ -455,9 +478,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
             return
         hello = first.hello
         handle = ExecutorHandle(hello.executor_id, hello.address, hello.node_id, hello.pid)
-        await context.write(
-            scheduler_pb2.SchedulerMessage(welcome=self.core.settings.scheduler_id)
-        )
+        await context.write(scheduler_pb2.SchedulerMessage(welcome=self.core.settings.scheduler_id))
         self.core.attach(handle)
         writer = asyncio.create_task(self._write_loop(handle, context))
         try:
@@ -526,8 +547,11 @@ class SchedulerServer:
             raise OSError(f"scheduler cannot listen on {self.settings.address}")
         await self._server.start()
         await set_serving(self._health, True)
-        log.info("scheduler serving", address=f"{self.settings.host}:{self.port}",
-                 scheduler_id=self.settings.scheduler_id)
+        log.info(
+            "scheduler serving",
+            address=f"{self.settings.host}:{self.port}",
+            scheduler_id=self.settings.scheduler_id,
+        )
 
     async def stop(self, grace: float = 2.0) -> None:
         await set_serving(self._health, False)

@@ -17,6 +17,7 @@ class SchedulerSettings:
     scheduler_id: str
     call_timeout_s: float
     executor_wait_s: float
+    placement: str
 
     @property
     def address(self) -> str:
@@ -28,9 +29,11 @@ class SchedulerSettings:
             host=config.host(),
             port=config.env_int(config.SCHEDULER_PORT_ENV, config.DEFAULT_SCHEDULER_PORT),
             cache_address=config.cache_address(),
-            scheduler_id=os.environ.get("CLOUDBURST_SCHEDULER_ID") or f"sched-{uuid.uuid4().hex[:8]}",
+            scheduler_id=os.environ.get("CLOUDBURST_SCHEDULER_ID")
+            or f"sched-{uuid.uuid4().hex[:8]}",
             call_timeout_s=config.env_float(config.CALL_TIMEOUT_ENV, config.DEFAULT_CALL_TIMEOUT_S),
             executor_wait_s=config.env_float(
                 config.EXECUTOR_WAIT_ENV, config.DEFAULT_EXECUTOR_WAIT_S
             ),
+            placement=config.env_str(config.PLACEMENT_ENV, "colocate"),
         )

@@ -1,0 +1,70 @@
+"""Shared fixtures. One place chooses the cluster a test runs against: a real local cluster of
+service processes (cache, scheduler, management, executors) started with the same launcher
+`cbctl up` uses, on free loopback ports and a private state directory."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cloudburst import CloudburstConnection
+from cloudburst_management import LocalCluster
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_cluster(home: Path, executors: int = 2, **env: str) -> LocalCluster:
+    """A running local cluster with its own ports; extra settings go through ``env``."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        cluster = LocalCluster(
+            home=home,
+            executors=executors,
+            scheduler_port=free_port(),
+            management_port=free_port(),
+            cache_port=free_port(),
+        )
+        cluster.up(timeout=90)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """The shared cluster (2 executors, default placement). Seed code that connects to
+    '127.0.0.1' reaches it because CLOUDBURST_SCHEDULER_PORT points at it."""
+    cluster = start_cluster(tmp_path_factory.mktemp("cluster"))
+    previous = os.environ.get("CLOUDBURST_SCHEDULER_PORT")
+    os.environ["CLOUDBURST_SCHEDULER_PORT"] = str(cluster.scheduler_port)
+    yield cluster
+    if previous is None:
+        os.environ.pop("CLOUDBURST_SCHEDULER_PORT", None)
+    else:
+        os.environ["CLOUDBURST_SCHEDULER_PORT"] = previous
+    cluster.down()
+
+
+@pytest.fixture
+def cloud(cluster: LocalCluster) -> Iterator[CloudburstConnection]:
+    with CloudburstConnection(cluster.scheduler_address, "127.0.0.1") as connection:
+        yield connection
+
+
+@pytest.fixture
+def name() -> str:
+    """A unique name prefix, so tests sharing a cluster do not collide."""
+    return f"t{uuid.uuid4().hex[:8]}"
