@@ -311,7 +311,7 @@ def test_remote_function_error_without_message() -> None:
 # -- gRPC -------------------------------------------------------------------------------------
 
 
-class FakeRpcError(grpc.RpcError):
+class FakeRpcError(grpc.RpcError):  # type: ignore[misc]  # grpc is untyped
     """A failed RPC as grpc raises it: code(), details(), trailing_metadata()."""
 
     def __init__(

@@ -293,20 +293,14 @@ def test_class_kind_with_non_class_body_rejected() -> None:
 class OddSelfName:
     """Library-first __init__ whose first parameter is not spelled 'self'."""
 
-    def __init__(this, cloudburst: Any, factor: int) -> None:  # noqa: N805
+    def __init__(this, cloudburst: Any, factor: int) -> None:
         this.init_lib = cloudburst
         this.factor = factor
 
-    def run(this, x: int) -> tuple[Any, int]:  # noqa: N805
+    def run(this, x: int) -> tuple[Any, int]:
         return this.init_lib, this.factor * x
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Arity.of(bound=False) drops the first parameter only when it is named 'self', "
-    "so a library-first __init__(this, cloudburst, arg) is counted as 3 positionals and is "
-    "called without the library (TypeError: missing 'factor')",
-)
 def test_library_first_init_with_other_self_name() -> None:
     """A library-first __init__ works whatever its first parameter is called."""
     loaded = load((OddSelfName, 3), KIND_CLASS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 from cloudburst_scheduler.placement import ExecutorView, Placement
@@ -38,7 +39,7 @@ def test_ties_rotate_among_tied_executors() -> None:
     chosen = [placement.choose(views) for _ in range(9)]
     assert Counter(chosen) == {"a": 3, "b": 3, "c": 3}
     # Consecutive calls never repeat the same executor while the tie lasts.
-    assert all(x != y for x, y in zip(chosen, chosen[1:], strict=False))
+    assert all(x != y for x, y in itertools.pairwise(chosen))
 
 
 def test_ties_cover_every_executor_within_one_round() -> None:

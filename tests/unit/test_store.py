@@ -50,18 +50,18 @@ def test_lww_stale_write_returns_current_value() -> None:
 def test_sets_union_on_put() -> None:
     """SetLattice writes merge as a union; the merged bytes are returned."""
     store = LatticeStore()
-    store.put("s", encode(SetLattice({b"a", b"b"})))
-    merged = store.put("s", encode(SetLattice({b"b", b"c"})))
-    assert decode(merged) == SetLattice({b"a", b"b", b"c"})
+    store.put("s", encode(SetLattice(frozenset({b"a", b"b"}))))
+    merged = store.put("s", encode(SetLattice(frozenset({b"b", b"c"}))))
+    assert decode(merged) == SetLattice(frozenset({b"a", b"b", b"c"}))
     assert store.get("s") == merged
 
 
 def test_idempotent_put() -> None:
     """Writing the same value twice leaves the stored bytes unchanged."""
     store = LatticeStore()
-    encoded = encode(SetLattice({b"x"}))
+    encoded = encode(SetLattice(frozenset({b"x"})))
     first = store.put("s", encoded)
-    assert store.put("s", encode(SetLattice({b"x"}))) == first
+    assert store.put("s", encode(SetLattice(frozenset({b"x"})))) == first
 
 
 def test_type_mismatch_names_both_types() -> None:
@@ -70,7 +70,7 @@ def test_type_mismatch_names_both_types() -> None:
     original = encode(LWW(1, b"v"))
     store.put("k", original)
     with pytest.raises(InvalidArgumentError) as info:
-        store.put("k", encode(SetLattice({b"x"})))
+        store.put("k", encode(SetLattice(frozenset({b"x"}))))
     message = str(info.value)
     assert "LWW" in message
     assert "SetLattice" in message
@@ -81,7 +81,7 @@ def test_type_mismatch_names_both_types() -> None:
 def test_type_mismatch_other_types() -> None:
     """The mismatch check also applies to other lattice pairs (Max into Set)."""
     store = LatticeStore()
-    store.put("k", encode(SetLattice({b"x"})))
+    store.put("k", encode(SetLattice(frozenset({b"x"}))))
     with pytest.raises(InvalidArgumentError, match="MaxLattice"):
         store.put("k", encode(MaxLattice(3)))
 
@@ -172,7 +172,7 @@ def test_wait_for_wakes_on_put_from_another_task() -> None:
         assert set(store._waiters) == {"b"}
 
         async def writer() -> None:
-            store.put("b", encode(SetLattice({b"x"})))
+            store.put("b", encode(SetLattice(frozenset({b"x"}))))
 
         await asyncio.gather(writer(), asyncio.wait_for(waiter, 2.0))
         return time.monotonic() - start

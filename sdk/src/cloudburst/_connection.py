@@ -50,6 +50,8 @@ def resolve_address(func_addr: str | None) -> str:
     if address.count(":") == 1 or (address.startswith("[") and "]:" in address):
         return address
     port = config.env_int(config.SCHEDULER_PORT_ENV, config.DEFAULT_SCHEDULER_PORT)
+    if ":" in address and not address.startswith("["):
+        return f"[{address}]:{port}"  # a bare IPv6 literal
     return f"{address}:{port}"
 
 

@@ -94,8 +94,13 @@ def payload(data: bytes) -> bytes:
     return bytes(data)
 
 
+_PLAIN_KINDS = frozenset("biufcSU")  # numbers and fixed-width strings: the buffer says it all
+
+
 def _dump_array(array: Any) -> bytes | None:
-    if array.dtype.hasobject or array.ndim > 255:
+    """The fast path for arrays of plain numbers; anything else (objects, records, dates)
+    returns ``None`` and is pickled."""
+    if array.dtype.kind not in _PLAIN_KINDS or array.dtype.fields or array.ndim > 255:
         return None
     dtype = array.dtype.str.encode("ascii")
     if len(dtype) > 255:
@@ -104,7 +109,7 @@ def _dump_array(array: Any) -> bytes | None:
         array = array.copy(order="C")
     parts = [b"N", _HEADER.pack(len(dtype), array.ndim), dtype]
     parts.extend(_DIM.pack(dim) for dim in array.shape)
-    parts.append(array.data.cast("B"))
+    parts.append(array.data.cast("B") if array.size else b"")
     return b"".join(parts)
 
 

@@ -38,8 +38,8 @@ class Arity:
             params = list(inspect.signature(fn).parameters.values())
         except (TypeError, ValueError):  # builtins without signatures: pass args as given
             return cls(0, True)
-        if not bound and params and params[0].name == "self":
-            params = params[1:]
+        if not bound and params:
+            params = params[1:]  # the instance, whatever it is named
         varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
         positional = sum(
             p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)

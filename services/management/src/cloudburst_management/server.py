@@ -237,15 +237,25 @@ class Supervisor:
             scheduler_address=self.settings.scheduler_address,
             services=[
                 management_pb2.ServiceStatus(
-                    name=c.name,
-                    kind=c.kind,
-                    address=c.address,
-                    pid=c.process.pid if c.process else 0,
-                    state=c.state,
-                    restarts=c.restarts,
-                    log_path=str(c.log_path),
-                )
-                for c in self.children
+                    name="management",
+                    kind="management",
+                    address=self.settings.address,
+                    pid=os.getpid(),
+                    state="running",
+                    log_path=str(self.settings.log_dir / "management.log"),
+                ),
+                *(
+                    management_pb2.ServiceStatus(
+                        name=c.name,
+                        kind=c.kind,
+                        address=c.address,
+                        pid=c.process.pid if c.process else 0,
+                        state=c.state,
+                        restarts=c.restarts,
+                        log_path=str(c.log_path),
+                    )
+                    for c in self.children
+                ),
             ],
         )
 

@@ -296,6 +296,11 @@ class SchedulerCore:
                 raise InvalidArgumentError(
                     f"arguments given for {fn!r}, which is not part of DAG {shape.name!r}"
                 )
+        if request.consistency != common_pb2.NORMAL:
+            mode = common_pb2.Consistency.Name(request.consistency)
+            raise InvalidArgumentError(
+                f"consistency mode {mode} is not available yet; only NORMAL (last writer wins) is"
+            )
         call_id = request.call_id
         if not call_id:
             raise InvalidArgumentError("a call needs a call_id")
