@@ -339,3 +339,25 @@ def test_unavailable_consistency_mode_is_refused(cloud: CloudburstConnection, na
         cloud.call_dag(f"{name}-dag", {f"{name}-a": 1}, consistency=SINGLE).get()
     with pytest.raises(InvalidArgumentError, match="unknown consistency"):
         cloud.call_dag(f"{name}-dag", {f"{name}-a": 1}, consistency="strongest")
+
+
+def test_detached_call_read_later_by_id(
+    cluster: Any, cloud: CloudburstConnection, name: str
+) -> None:
+    """A detached call returns at once; its result is read later by id, from another client;
+    a detached call of an unknown function fails at submission."""
+
+    def slow(_: Any, x: int) -> int:
+        time.sleep(0.3)
+        return x * 3
+
+    cloud.register(slow, name)
+    future = cloud.exec_func(name, [5], detach=True)
+    cloud.close()
+    with CloudburstConnection(cluster.scheduler_address) as other:
+        assert other.future(future.obj_id).get(timeout=30) == 15
+        with pytest.raises(FunctionNotFoundError):
+            other.exec_func(f"{name}-missing", [1], detach=True)
+        other.register_dag(f"{name}-dag", [name], [])
+        dag_future = other.call_dag(f"{name}-dag", {name: 2}, detach=True)
+        assert other.future(dag_future.obj_id).get(timeout=30) == 6

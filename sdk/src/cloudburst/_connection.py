@@ -165,11 +165,15 @@ class CloudburstConnection:
         self._rpc(self._stub.RegisterFunction, request)
         return CloudburstFunction(name, self)
 
-    def exec_func(self, name: str, args: Any = None) -> CloudburstFuture:
-        """Calls the function ``name`` with ``args`` (a list; a single value is wrapped)."""
+    def exec_func(self, name: str, args: Any = None, *, detach: bool = False) -> CloudburstFuture:
+        """Calls the function ``name`` with ``args`` (a list; a single value is wrapped).
+
+        With ``detach=True`` the call is only started: this returns once the cluster has
+        dispatched it, and the future reads the result from the store (by ``obj_id``) later,
+        even from another process (``connection.future(obj_id)``)."""
         args = [] if args is None else args
         request = scheduler_pb2.CallRequest(
-            call_id=uuid.uuid4().hex, function=name, client_id=self.client_id
+            call_id=uuid.uuid4().hex, function=name, client_id=self.client_id, detach=detach
         )
         request.args[name].CopyFrom(_encode_args(_as_list(args)))
         return self._start(request)
@@ -226,11 +230,13 @@ class CloudburstConnection:
         consistency: int | str = common_pb2.NORMAL,
         output_key: str | None = None,
         client_id: str | None = None,
+        *,
+        detach: bool = False,
     ) -> Any:
         """Calls DAG ``dname``; ``arg_map`` maps function names to their arguments (a single
         value is wrapped into a list). Returns a future, or the value itself when
         ``direct_response`` is true. The sink's result is also stored under the call's id
-        and under ``output_key`` if given."""
+        and under ``output_key`` if given. ``detach`` works as for :meth:`exec_func`."""
         if not isinstance(arg_map, Mapping):
             raise InvalidArgumentError("arg_map maps function names to argument lists")
         request = scheduler_pb2.CallRequest(
@@ -239,6 +245,7 @@ class CloudburstConnection:
             consistency=_consistency(consistency),
             output_key=output_key or "",
             client_id=client_id or self.client_id,
+            detach=detach,
         )
         for fn, args in arg_map.items():
             request.args[fn].CopyFrom(_encode_args(_as_list(args)))
@@ -293,6 +300,9 @@ class CloudburstConnection:
     # -- internals --------------------------------------------------------------------------
 
     def _start(self, request: scheduler_pb2.CallRequest) -> CloudburstFuture:
+        if request.detach:
+            self._rpc(self._stub.Call, request)
+            return CloudburstFuture(request.call_id, self)
         inflight = self._stub.Call.future(request, timeout=self.call_timeout)
         return CloudburstFuture(request.call_id, self, inflight)
 

@@ -223,9 +223,10 @@ class SchedulerCore:
         self.pending: dict[str, PendingCall] = {}
         self.placement = Placement(settings.placement)
         self._executor_joined = asyncio.Event()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Runs ``coro`` in the background, keeping a reference until it is done."""
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -279,6 +280,14 @@ class SchedulerCore:
     async def call(
         self, request: scheduler_pb2.CallRequest, time_remaining: float | None
     ) -> common_pb2.Outcome:
+        """Runs a call and returns its outcome."""
+        return await (await self.dispatch(request, time_remaining))
+
+    async def dispatch(
+        self, request: scheduler_pb2.CallRequest, time_remaining: float | None
+    ) -> Coroutine[Any, Any, common_pb2.Outcome]:
+        """Validates and places a call and sends its triggers; returns the wait for its
+        outcome (which also cleans up), to await now or in the background."""
         timeout = self.settings.call_timeout_s
         if time_remaining is not None:
             timeout = min(timeout, time_remaining)
@@ -324,36 +333,47 @@ class SchedulerCore:
         for executor in involved:
             executor.running.add(call_id)
         deadline_ms = int(time.time() * 1000 + timeout * 1000)
+        for source in shape.sources:
+            trigger = executor_pb2.Trigger(
+                call_id=call_id,
+                scheduler_id=self.settings.scheduler_id,
+                dag=shape.name,
+                nodes=nodes,
+                function=source,
+                output_key=request.output_key,
+                consistency=request.consistency,
+                trace_context=request.trace_context,
+                deadline_ms=deadline_ms,
+            )
+            for fn, arg_list in request.args.items():
+                trigger.args[fn].CopyFrom(arg_list)
+            placed[source].outbox.put_nowait(scheduler_pb2.SchedulerMessage(trigger=trigger))
+        label = shape.name or shape.sink
+        return self._outcome(call_id, label, future, involved, deadline, timeout)
+
+    async def _outcome(
+        self,
+        call_id: str,
+        label: str,
+        future: asyncio.Future[common_pb2.Outcome],
+        involved: set[ExecutorHandle],
+        deadline: float,
+        timeout: float,
+    ) -> common_pb2.Outcome:
         timed_out = False
         try:
-            for source in shape.sources:
-                trigger = executor_pb2.Trigger(
-                    call_id=call_id,
-                    scheduler_id=self.settings.scheduler_id,
-                    dag=shape.name,
-                    nodes=nodes,
-                    function=source,
-                    output_key=request.output_key,
-                    consistency=request.consistency,
-                    trace_context=request.trace_context,
-                    deadline_ms=deadline_ms,
-                )
-                for fn, arg_list in request.args.items():
-                    trigger.args[fn].CopyFrom(arg_list)
-                placed[source].outbox.put_nowait(scheduler_pb2.SchedulerMessage(trigger=trigger))
             try:
                 outcome = await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
             except TimeoutError:
                 timed_out = True
                 error = CallTimeoutError(
-                    f"call {call_id} to {shape.name or shape.sink!r} did not finish within "
-                    f"{timeout:.3g} s"
+                    f"call {call_id} to {label!r} did not finish within {timeout:.3g} s"
                 )
                 outcome = common_pb2.Outcome(error=to_remote_error(error))
             if outcome.WhichOneof("kind") == "error":
                 # Executors store results; errors are stored here, so a reader of the call's
                 # id (a future passed on, a later lookup) gets the error instead of waiting.
-                self._spawn(self.metadata.store_error(call_id, outcome.error))
+                self.spawn(self.metadata.store_error(call_id, outcome.error))
             return outcome
         finally:
             self.pending.pop(call_id, None)
@@ -433,6 +453,10 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
     async def Call(
         self, request: scheduler_pb2.CallRequest, context: grpc.aio.ServicerContext
     ) -> scheduler_pb2.CallResponse:
+        if request.detach:
+            dispatched = await self.core.dispatch(request, None)
+            self.core.spawn(dispatched)
+            return scheduler_pb2.CallResponse(call_id=request.call_id)
         outcome = await self.core.call(request, context.time_remaining())
         return scheduler_pb2.CallResponse(call_id=request.call_id, outcome=outcome)
 

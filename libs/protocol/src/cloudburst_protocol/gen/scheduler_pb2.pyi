@@ -85,7 +85,7 @@ class ListResponse(_message.Message):
     def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CallRequest(_message.Message):
-    __slots__ = ("call_id", "function", "dag", "args", "consistency", "output_key", "client_id", "trace_context")
+    __slots__ = ("call_id", "function", "dag", "args", "consistency", "output_key", "client_id", "trace_context", "detach")
     class ArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +108,7 @@ class CallRequest(_message.Message):
     OUTPUT_KEY_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    DETACH_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     function: str
     dag: str
@@ -116,7 +117,8 @@ class CallRequest(_message.Message):
     output_key: str
     client_id: str
     trace_context: _containers.ScalarMap[str, str]
-    def __init__(self, call_id: _Optional[str] = ..., function: _Optional[str] = ..., dag: _Optional[str] = ..., args: _Optional[_Mapping[str, _common_pb2.ArgList]] = ..., consistency: _Optional[_Union[_common_pb2.Consistency, str]] = ..., output_key: _Optional[str] = ..., client_id: _Optional[str] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    detach: bool
+    def __init__(self, call_id: _Optional[str] = ..., function: _Optional[str] = ..., dag: _Optional[str] = ..., args: _Optional[_Mapping[str, _common_pb2.ArgList]] = ..., consistency: _Optional[_Union[_common_pb2.Consistency, str]] = ..., output_key: _Optional[str] = ..., client_id: _Optional[str] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., detach: _Optional[bool] = ...) -> None: ...
 
 class CallResponse(_message.Message):
     __slots__ = ("call_id", "outcome")
