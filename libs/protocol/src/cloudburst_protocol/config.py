@@ -8,11 +8,14 @@ ports are written down.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from cloudburst_protocol.errors import InvalidArgumentError
 
 HOST_ENV = "CLOUDBURST_HOST"
+# The host name other services use to reach this one (when it binds 0.0.0.0 in a container).
+ADVERTISE_HOST_ENV = "CLOUDBURST_ADVERTISE_HOST"
 SCHEDULER_PORT_ENV = "CLOUDBURST_SCHEDULER_PORT"
 SCHEDULER_ADDRESS_ENV = "CLOUDBURST_SCHEDULER_ADDRESS"
 MANAGEMENT_PORT_ENV = "CLOUDBURST_MANAGEMENT_PORT"
@@ -82,6 +85,15 @@ def host() -> str:
     return env_str(HOST_ENV, DEFAULT_HOST)
 
 
+def advertise_host() -> str:
+    """How peers reach this process: ``CLOUDBURST_ADVERTISE_HOST``, else the bind host, else
+    (when binding every interface) the machine's host name."""
+    bind = host()
+    if bind in ("0.0.0.0", "::", "[::]"):
+        return env_str(ADVERTISE_HOST_ENV, socket.gethostname())
+    return env_str(ADVERTISE_HOST_ENV, bind)
+
+
 def scheduler_address() -> str:
     port = env_int(SCHEDULER_PORT_ENV, DEFAULT_SCHEDULER_PORT)
     return env_str(SCHEDULER_ADDRESS_ENV, f"{host()}:{port}")
@@ -104,6 +116,7 @@ def home() -> Path:
 
 
 __all__ = [name for name in dir() if name.isupper()] + [
+    "advertise_host",
     "cache_address",
     "env_float",
     "env_int",

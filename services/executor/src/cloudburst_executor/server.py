@@ -210,7 +210,7 @@ class ExecutorServer:
         port = self._server.add_insecure_port(self.settings.bind_address)
         if port == 0:
             raise OSError(f"executor cannot listen on {self.settings.bind_address}")
-        self.address = f"{self.settings.host}:{port}"
+        self.address = f"{self.settings.advertise_host}:{port}"
         self.library = UserLibrary(
             cache_pb2_grpc.CacheStub(self._sync_cache_channel),
             self.clock,

@@ -12,6 +12,7 @@ from cloudburst_protocol import config
 @dataclass(frozen=True, slots=True)
 class ExecutorSettings:
     host: str
+    advertise_host: str
     port: int
     scheduler_addresses: tuple[str, ...]
     cache_address: str
@@ -27,6 +28,7 @@ class ExecutorSettings:
         schedulers = tuple(a.strip() for a in config.scheduler_address().split(",") if a.strip())
         return cls(
             host=config.host(),
+            advertise_host=config.advertise_host(),
             port=config.env_int(config.EXECUTOR_PORT_ENV, 0),
             scheduler_addresses=schedulers,
             cache_address=config.cache_address(),
