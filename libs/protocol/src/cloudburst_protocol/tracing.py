@@ -24,6 +24,9 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from cloudburst_protocol import config
@@ -40,7 +43,7 @@ NODE = "cloudburst.node_id"
 ERROR_TYPE = "error.type"
 
 _propagator = TraceContextTextMapPropagator()
-_provider: Any = None
+_installed: list[TracerProvider] = []  # the provider this process installed, if any
 
 
 def tracer(name: str) -> trace.Tracer:
@@ -60,13 +63,8 @@ def trace_dir() -> Path:
 
 def configure_tracing(service: str, instance: str = "") -> None:
     """Installs the SDK tracer provider for a service process (called from ``main``)."""
-    global _provider
-    if not enabled() or _provider is not None:
+    if not enabled() or _installed:
         return
-    from opentelemetry.sdk.resources import Resource  # noqa: PLC0415 - only when tracing is on
-    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
-
     # Spans should reach `cbctl trace` quickly; the SDK's default delay is 5 s.
     os.environ.setdefault("OTEL_BSP_SCHEDULE_DELAY", "200")
     resource = Resource.create(
@@ -85,15 +83,13 @@ def configure_tracing(service: str, instance: str = "") -> None:
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    _provider = provider
+    _installed.append(provider)
 
 
 def shutdown_tracing() -> None:
     """Flushes and stops the exporters (called when a service stops)."""
-    global _provider
-    if _provider is not None:
-        _provider.shutdown()
-        _provider = None
+    while _installed:
+        _installed.pop().shutdown()
 
 
 def inject(carrier: MutableMapping[str, str]) -> None:
@@ -106,7 +102,7 @@ def extract(carrier: Mapping[str, str]) -> otel_context.Context:
     return _propagator.extract(carrier)
 
 
-class JsonLinesExporter:
+class JsonLinesExporter(SpanExporter):
     """Writes finished spans as JSON lines; the file rotates at ``max_bytes`` (one old
     generation is kept), so disk use stays bounded."""
 
@@ -115,9 +111,7 @@ class JsonLinesExporter:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
 
-    def export(self, spans: Sequence[Any]) -> Any:
-        from opentelemetry.sdk.trace.export import SpanExportResult  # noqa: PLC0415
-
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         lines = "".join(json.dumps(span_record(s), separators=(",", ":")) + "\n" for s in spans)
         with self._lock:
             try:
@@ -137,7 +131,7 @@ class JsonLinesExporter:
         return True
 
 
-def span_record(span: Any) -> dict[str, Any]:
+def span_record(span: ReadableSpan) -> dict[str, Any]:
     """A finished SDK span as a plain dict (the JSON-lines format ``cbctl trace`` reads)."""
     ctx = span.get_span_context()
     parent = span.parent
