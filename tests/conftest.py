@@ -58,6 +58,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     cluster.down()
 
 
+@pytest.fixture(scope="session")
+def spread(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A second cluster, placing each function of a DAG on the next executor, so triggers go
+    between processes; destructive tests (crashes) run here, away from the shared one."""
+    cluster = start_cluster(tmp_path_factory.mktemp("spread"), CLOUDBURST_PLACEMENT="spread")
+    yield cluster
+    cluster.down()
+
+
 @pytest.fixture
 def cloud(cluster: LocalCluster) -> Iterator[CloudburstConnection]:
     with CloudburstConnection(cluster.scheduler_address, "127.0.0.1") as connection:

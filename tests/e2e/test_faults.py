@@ -1,5 +1,5 @@
-"""Placement across executors and failures: crashes, timeouts, recovery. Runs on its own
-cluster, with `spread` placement, so its crashes cannot disturb other tests."""
+"""Placement across executors and failures: crashes, timeouts, recovery. Runs on the `spread`
+cluster (its own, with spread placement), so its crashes cannot disturb other tests."""
 
 from __future__ import annotations
 
@@ -7,24 +7,13 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cloudburst import CallTimeoutError, CloudburstConnection, ExecutorDiedError
 from cloudburst_management import LocalCluster
-from conftest import start_cluster
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def spread(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    cluster = start_cluster(
-        Path(tmp_path_factory.mktemp("spread")), executors=2, CLOUDBURST_PLACEMENT="spread"
-    )
-    yield cluster
-    cluster.down()
 
 
 @pytest.fixture

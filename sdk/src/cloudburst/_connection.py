@@ -12,7 +12,7 @@ from typing import Any
 
 import cloudpickle
 import grpc
-from cloudburst_protocol import config, serializer
+from cloudburst_protocol import config, serializer, tracing
 from cloudburst_protocol.errors import (
     CallTimeoutError,
     CloudburstError,
@@ -24,6 +24,8 @@ from cloudburst_protocol.errors import (
 )
 from cloudburst_protocol.gen import common_pb2, scheduler_pb2, scheduler_pb2_grpc
 from cloudburst_protocol.grpc_errors import error_from_rpc
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from cloudburst._future import CloudburstFuture
 from cloudburst.shared.reference import CloudburstReference
@@ -31,6 +33,7 @@ from cloudburst.shared.reference import CloudburstReference
 KIND_FUNCTION = scheduler_pb2.FUNCTION_KIND_FUNCTION
 KIND_CLASS = scheduler_pb2.FUNCTION_KIND_CLASS
 ADMIN_TIMEOUT_S = 30.0
+_tracer = trace.get_tracer("cloudburst")
 
 _CONSISTENCY_NAMES = {
     "normal": common_pb2.NORMAL,
@@ -300,10 +303,27 @@ class CloudburstConnection:
     # -- internals --------------------------------------------------------------------------
 
     def _start(self, request: scheduler_pb2.CallRequest) -> CloudburstFuture:
+        # With an OpenTelemetry SDK configured in this process, each call is a client span
+        # whose context travels in the request; without one this is a cheap no-op.
+        span = _tracer.start_span(
+            "cloudburst.call",
+            kind=SpanKind.CLIENT,
+            attributes={
+                tracing.CALL_ID: request.call_id,
+                tracing.DAG if request.dag else tracing.FUNCTION: request.dag or request.function,
+            },
+        )
+        if span.is_recording():
+            tracing.inject(request.trace_context, span)
         if request.detach:
-            self._rpc(self._stub.Call, request)
+            try:
+                self._rpc(self._stub.Call, request)
+            finally:
+                span.end()
             return CloudburstFuture(request.call_id, self)
         inflight = self._stub.Call.future(request, timeout=self.call_timeout)
+        if span.is_recording():
+            inflight.add_done_callback(lambda _: span.end())
         return CloudburstFuture(request.call_id, self, inflight)
 
     def _wait_for_key(self, key: str, timeout: float | None) -> bytes:

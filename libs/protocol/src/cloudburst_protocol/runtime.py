@@ -6,15 +6,36 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 import grpc
 import grpc.aio
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from opentelemetry import trace
 
 from cloudburst_protocol import config
 from cloudburst_protocol.grpc_errors import ErrorInterceptor
+from cloudburst_protocol.tracing import configure_tracing, shutdown_tracing
+
+
+def add_trace_ids(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Adds the current span's trace_id and span_id to a log line (the call id comes from
+    the context variables bound while serving a call)."""
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event_dict.setdefault("trace_id", f"{ctx.trace_id:032x}")
+        event_dict.setdefault("span_id", f"{ctx.span_id:016x}")
+    return event_dict
+
+
+def configure_service(service: str, instance: str = "") -> None:
+    """Logging and tracing for a service process; called from its ``main``, never at import."""
+    configure_logging(service)
+    configure_tracing(service, instance)
 
 
 def configure_logging(service: str) -> None:
@@ -31,6 +52,7 @@ def configure_logging(service: str) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -70,6 +92,14 @@ async def run_until_stopped(
         loop.add_signal_handler(sig, stop_event.set)
     await stop_event.wait()
     await on_stop()
+    shutdown_tracing()
 
 
-__all__ = ["configure_logging", "new_server", "run_until_stopped", "set_serving"]
+__all__ = [
+    "add_trace_ids",
+    "configure_logging",
+    "configure_service",
+    "new_server",
+    "run_until_stopped",
+    "set_serving",
+]

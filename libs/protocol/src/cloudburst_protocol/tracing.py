@@ -92,9 +92,11 @@ def shutdown_tracing() -> None:
         _installed.pop().shutdown()
 
 
-def inject(carrier: MutableMapping[str, str]) -> None:
-    """Writes the current span's context into a message's ``trace_context`` map."""
-    _propagator.inject(carrier)
+def inject(carrier: MutableMapping[str, str], span: trace.Span | None = None) -> None:
+    """Writes the context of ``span`` (default: the current span) into a message's
+    ``trace_context`` map."""
+    context = trace.set_span_in_context(span) if span is not None else None
+    _propagator.inject(carrier, context=context)
 
 
 def extract(carrier: Mapping[str, str]) -> otel_context.Context:
@@ -134,6 +136,7 @@ class JsonLinesExporter(SpanExporter):
 def span_record(span: ReadableSpan) -> dict[str, Any]:
     """A finished SDK span as a plain dict (the JSON-lines format ``cbctl trace`` reads)."""
     ctx = span.get_span_context()
+    assert ctx is not None  # finished SDK spans always have one
     parent = span.parent
     return {
         "trace_id": f"{ctx.trace_id:032x}",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from cloudburst_protocol.runtime import configure_logging
+from cloudburst_protocol.runtime import configure_service
 
 from cloudburst_cache.server import serve
 from cloudburst_cache.settings import CacheSettings
 
 
 def main() -> None:
-    configure_logging("cache")
+    configure_service("cache")
     asyncio.run(serve(CacheSettings.from_env()))
 
 

@@ -18,6 +18,7 @@ from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import InvalidArgumentError, KeyNotFoundError
 from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc
 from cloudburst_protocol.grpc_errors import error_from_rpc
+from opentelemetry import trace
 
 RESERVED_PREFIX = "__cb/"
 STORE_TIMEOUT_S = 30.0
@@ -111,7 +112,14 @@ class UserLibrary:
             reply = self._cache.Get(cache_pb2.CacheGetRequest(keys=keys), timeout=STORE_TIMEOUT_S)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, "cache") from None
-        return {entry.key: values.unwrap(entry.lattice) for entry in reply.entries}
+        found = {entry.key: values.unwrap(entry.lattice) for entry in reply.entries}
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.add_event(
+                "cloudburst.get",
+                {"keys": keys, "cloudburst.cache.misses": [k for k in keys if k not in found]},
+            )
+        return found
 
 
 def _check_key(key: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from typing import Any
 import grpc
 import grpc.aio
 import structlog
-from cloudburst_protocol import config, serializer, values
+from cloudburst_protocol import config, serializer, tracing, values
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import (
     CallTimeoutError,
@@ -36,12 +37,14 @@ from cloudburst_protocol.gen import (
 )
 from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from cloudburst_executor.functions import LoadedFunction
 from cloudburst_executor.library import Inbox, UserLibrary
 from cloudburst_executor.settings import ExecutorSettings
 
 log = structlog.get_logger("cloudburst.executor")
+_tracer = tracing.tracer("cloudburst.executor")
 
 FN_BODY = "__cb/fn/"
 RECONNECT_MAX_S = 2.0
@@ -276,27 +279,51 @@ class ExecutorServer:
 
     async def _execute(self, work: Work) -> None:
         trigger, node = work.trigger, work.node
+        with (
+            _tracer.start_as_current_span(
+                f"execute {node.function}",
+                context=tracing.extract(trigger.trace_context),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    tracing.CALL_ID: trigger.call_id,
+                    tracing.FUNCTION: node.function,
+                    tracing.DAG: trigger.dag,
+                    tracing.EXECUTOR: self.settings.executor_id,
+                    tracing.NODE: self.settings.node_id,
+                },
+            ) as span,
+            structlog.contextvars.bound_contextvars(call_id=trigger.call_id),
+        ):
+            outcome = await self._run(work, span)
+            if outcome is not None and outcome.WhichOneof("kind") == "error":
+                span.set_status(Status(StatusCode.ERROR, outcome.error.message))
+                span.set_attribute(tracing.ERROR_TYPE, outcome.error.type_name)
+
+    async def _run(self, work: Work, span: Span) -> common_pb2.Outcome | None:
+        """Runs one function of a call; returns the outcome if the call ends here."""
+        trigger, node = work.trigger, work.node
         if trigger.deadline_ms and time.time() * 1000 > trigger.deadline_ms:
             # The caller has given up: do not run late work, but answer so the scheduler
             # knows this executor is free again.
             late = CallTimeoutError(f"call {trigger.call_id} passed its deadline before it ran")
-            await self._finish(trigger, common_pb2.Outcome(error=to_remote_error(late)))
-            return
+            return await self._finish(trigger, common_pb2.Outcome(error=to_remote_error(late)))
         try:
             fn = await self._function(node)
-            explicit = await self._resolve_args(trigger, node.function)
+            explicit = await self._resolve_args(trigger, node.function, span)
             assert self._loop is not None
+            context = contextvars.copy_context()  # user-library calls see the current span
             encoded = await self._loop.run_in_executor(
-                self._pool, self._run_user_code, fn, explicit, work.upstream_values
+                self._pool, context.run, self._run_user_code, fn, explicit, work.upstream_values
             )
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
                 raise
-            await self._finish(trigger, common_pb2.Outcome(error=to_remote_error(exc)))
-            return
+            return await self._finish(trigger, common_pb2.Outcome(error=to_remote_error(exc)))
+        if span.is_recording():
+            span.set_attribute("cloudburst.upstream_bytes", sum(map(len, work.upstream_values)))
+            span.set_attribute("cloudburst.result_bytes", len(encoded))
         if not node.downstream:
-            await self._finish(trigger, common_pb2.Outcome(value=encoded), store=True)
-            return
+            return await self._finish(trigger, common_pb2.Outcome(value=encoded), store=True)
         for target in node.downstream:
             target_node = next(n for n in trigger.nodes if n.function == target)
             forwarded = executor_pb2.Trigger()
@@ -304,17 +331,25 @@ class ExecutorServer:
             forwarded.function = target
             forwarded.from_function = node.function
             forwarded.value = encoded
-            if target_node.executor_id == self.settings.executor_id:
-                self.on_trigger(forwarded)
-            else:
+            with _tracer.start_as_current_span(
+                f"trigger {target}",
+                kind=SpanKind.PRODUCER,
+                attributes={"cloudburst.target_executor": target_node.executor_id},
+            ):
+                forwarded.trace_context.clear()
+                tracing.inject(forwarded.trace_context)
+                if target_node.executor_id == self.settings.executor_id:
+                    self.on_trigger(forwarded)
+                    continue
                 try:
                     await self.peers.send(
                         target_node.executor_address,
                         executor_pb2.PeerMessage(trigger=forwarded),
                     )
                 except CloudburstError as exc:
-                    await self._finish(trigger, common_pb2.Outcome(error=to_remote_error(exc)))
-                    return
+                    error = common_pb2.Outcome(error=to_remote_error(exc))
+                    return await self._finish(trigger, error)
+        return None
 
     def _run_user_code(
         self, fn: LoadedFunction, explicit: list[Any], upstream_values: list[bytes]
@@ -336,7 +371,9 @@ class ExecutorServer:
             self.functions[node.digest] = fn
         return fn
 
-    async def _resolve_args(self, trigger: executor_pb2.Trigger, function: str) -> list[Any]:
+    async def _resolve_args(
+        self, trigger: executor_pb2.Trigger, function: str, span: Span
+    ) -> list[Any]:
         """Explicit arguments, with references and futures replaced by stored values."""
         arguments = list(trigger.args[function].args) if function in trigger.args else []
         refs = [a.ref for a in arguments if a.WhichOneof("kind") == "ref"]
@@ -355,6 +392,9 @@ class ExecutorServer:
                 raise error_from_rpc(exc, "cache") from None
             fetched = {e.key: values.unwrap_encoded(e.lattice) for e in reply.entries}
             missing = [k for k in keys if k not in fetched]
+            if span.is_recording():
+                span.set_attribute("cloudburst.cache.hits", sorted(fetched))
+                span.set_attribute("cloudburst.cache.misses", missing)
             if missing:
                 raise KeyNotFoundError(
                     f"referenced key(s) not in the store: {', '.join(map(repr, missing))}"
@@ -372,7 +412,8 @@ class ExecutorServer:
 
     async def _finish(
         self, trigger: executor_pb2.Trigger, outcome: common_pb2.Outcome, store: bool = False
-    ) -> None:
+    ) -> common_pb2.Outcome:
+        """Sends the call's outcome to its scheduler (and stores a result); returns it."""
         if store:
             keys = [trigger.call_id] + ([trigger.output_key] if trigger.output_key else [])
             lattice = values.wrap_encoded(outcome.value, self.clock)
@@ -380,12 +421,13 @@ class ExecutorServer:
         link = self.links_by_id.get(trigger.scheduler_id)
         if link is None:
             log.warning("result for an unknown scheduler", scheduler_id=trigger.scheduler_id)
-            return
+            return outcome
         await link.send_result(
             scheduler_pb2.CallResult(
                 call_id=trigger.call_id, outcome=outcome, executor_id=self.settings.executor_id
             )
         )
+        return outcome
 
     async def _store_result(self, keys: list[str], lattice: bytes) -> None:
         try:

@@ -74,6 +74,7 @@ class Supervisor:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env[config.INSTANCE_ENV] = name
         env.update(extra)
         return Child(name, kind, module, env, s.log_dir / f"{name}.log")
 

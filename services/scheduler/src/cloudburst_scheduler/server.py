@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 import grpc.aio
 import structlog
-from cloudburst_protocol import config, serializer, values
+from cloudburst_protocol import config, serializer, tracing, values
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import (
     CallTimeoutError,
@@ -35,12 +35,15 @@ from cloudburst_protocol.gen import (
     scheduler_pb2_grpc,
 )
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from cloudburst_scheduler.dags import DagShape, single_function, validate_dag
 from cloudburst_scheduler.placement import ExecutorView, Placement
 from cloudburst_scheduler.settings import SchedulerSettings
 
 log = structlog.get_logger("cloudburst.scheduler")
+_tracer = tracing.tracer("cloudburst.scheduler")
 
 RESERVED_PREFIX = "__cb/"
 FN_BODY = RESERVED_PREFIX + "fn/"
@@ -287,7 +290,32 @@ class SchedulerCore:
         self, request: scheduler_pb2.CallRequest, time_remaining: float | None
     ) -> Coroutine[Any, Any, common_pb2.Outcome]:
         """Validates and places a call and sends its triggers; returns the wait for its
-        outcome (which also cleans up), to await now or in the background."""
+        outcome (which also cleans up and ends the call's span), to await now or later."""
+        target = request.dag or request.function
+        span = _tracer.start_span(
+            "scheduler.call",
+            context=tracing.extract(request.trace_context),
+            kind=SpanKind.SERVER,
+            attributes={
+                tracing.CALL_ID: request.call_id,
+                tracing.DAG if request.dag else tracing.FUNCTION: target,
+            },
+        )
+        try:
+            with (
+                trace.use_span(span, end_on_exit=False),
+                structlog.contextvars.bound_contextvars(call_id=request.call_id),
+            ):
+                return await self._dispatch(request, time_remaining, span)
+        except BaseException as exc:
+            span.set_status(Status(StatusCode.ERROR, str(exc)))
+            span.set_attribute(tracing.ERROR_TYPE, type(exc).__name__)
+            span.end()
+            raise
+
+    async def _dispatch(
+        self, request: scheduler_pb2.CallRequest, time_remaining: float | None, span: Span
+    ) -> Coroutine[Any, Any, common_pb2.Outcome]:
         timeout = self.settings.call_timeout_s
         if time_remaining is not None:
             timeout = min(timeout, time_remaining)
@@ -315,7 +343,11 @@ class SchedulerCore:
             raise InvalidArgumentError("a call needs a call_id")
         if call_id in self.pending:
             raise InvalidArgumentError(f"call id {call_id!r} is already in flight")
-        placed = await self._place(shape, deadline)
+        with _tracer.start_as_current_span("scheduler.place") as place_span:
+            placed = await self._place(shape, deadline)
+            place_span.set_attribute(
+                "cloudburst.executors", sorted({e.executor_id for e in placed.values()})
+            )
         nodes = [
             executor_pb2.DagNode(
                 function=fn,
@@ -333,6 +365,8 @@ class SchedulerCore:
         for executor in involved:
             executor.running.add(call_id)
         deadline_ms = int(time.time() * 1000 + timeout * 1000)
+        trace_context: dict[str, str] = {}
+        tracing.inject(trace_context)
         for source in shape.sources:
             trigger = executor_pb2.Trigger(
                 call_id=call_id,
@@ -342,14 +376,14 @@ class SchedulerCore:
                 function=source,
                 output_key=request.output_key,
                 consistency=request.consistency,
-                trace_context=request.trace_context,
+                trace_context=trace_context,
                 deadline_ms=deadline_ms,
             )
             for fn, arg_list in request.args.items():
                 trigger.args[fn].CopyFrom(arg_list)
             placed[source].outbox.put_nowait(scheduler_pb2.SchedulerMessage(trigger=trigger))
         label = shape.name or shape.sink
-        return self._outcome(call_id, label, future, involved, deadline, timeout)
+        return self._outcome(call_id, label, future, involved, deadline, timeout, span)
 
     async def _outcome(
         self,
@@ -359,6 +393,7 @@ class SchedulerCore:
         involved: set[ExecutorHandle],
         deadline: float,
         timeout: float,
+        span: Span,
     ) -> common_pb2.Outcome:
         timed_out = False
         try:
@@ -371,11 +406,14 @@ class SchedulerCore:
                 )
                 outcome = common_pb2.Outcome(error=to_remote_error(error))
             if outcome.WhichOneof("kind") == "error":
+                span.set_status(Status(StatusCode.ERROR, outcome.error.message))
+                span.set_attribute(tracing.ERROR_TYPE, outcome.error.type_name)
                 # Executors store results; errors are stored here, so a reader of the call's
                 # id (a future passed on, a later lookup) gets the error instead of waiting.
                 self.spawn(self.metadata.store_error(call_id, outcome.error))
             return outcome
         finally:
+            span.end()
             self.pending.pop(call_id, None)
             for executor in involved:
                 if timed_out:
