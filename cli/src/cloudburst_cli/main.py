@@ -1,148 +1,69 @@
-"""cbctl: start, inspect and stop a local Cloudburst cluster."""
+"""cbctl: run a local Cloudburst cluster and drive it from a shell.
+
+The commands live in private modules: ``_cluster`` (up, down, status, logs), ``_functions``
+(register, call, result, functions ...), ``_dags`` (dag ...) and ``_state`` (get, put). They
+talk to a cluster only through the SDK's ``CloudburstConnection``; ``_client`` chooses the
+address and turns SDK errors into one line on stderr and exit status 1.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import time
-from collections import deque
-from pathlib import Path
-from typing import Annotated
-
 import typer
-from cloudburst_management import ClusterInfo, LocalCluster
-from cloudburst_protocol.errors import CloudburstError
-from rich.console import Console
-from rich.table import Table
+
+from cloudburst_cli import _cluster
+from cloudburst_cli._client import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    ConnectTimeoutOption,
+    GlobalAddressOption,
+    Settings,
+)
+
+_EXAMPLES = """\
+Examples:
+
+    cbctl up
+
+    cbctl register funcs.py:square
+
+    cbctl call square 3
+
+    cbctl call square 3 --async   (prints a call id; then: cbctl result ID)
+
+    cbctl dag create pipeline --function inc --function square --edge inc:square
+
+    cbctl dag call pipeline --arg inc=1
+
+    cbctl put greeting '"hello"'   then   cbctl get greeting
+
+    cbctl --address 10.0.0.5:7070 functions list --json
+"""
 
 app = typer.Typer(
     name="cbctl",
-    help="Cloudburst: low-latency, stateful functions-as-a-service. Manage a local cluster.",
+    help="Cloudburst: low-latency, stateful functions-as-a-service. Manage a local cluster, "
+    "register and call functions and DAGs, read and write state.",
+    epilog=_EXAMPLES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
-
-HomeOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--home",
-        envvar="CLOUDBURST_HOME",
-        help="Where the local cluster keeps its state and logs [default: ~/.cloudburst].",
-        show_default=False,
-    ),
-]
 
 
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(1)
-
-
-def _services_table(info: ClusterInfo) -> Table:
-    table = Table(title=f"Cloudburst cluster — scheduler at {info.scheduler_address}")
-    for column in ("service", "state", "pid", "address", "restarts"):
-        table.add_column(column)
-    for s in info.services:
-        color = {"running": "green", "failed": "red"}.get(s.state, "yellow")
-        table.add_row(s.name, f"[{color}]{s.state}[/]", str(s.pid), s.address, str(s.restarts))
-    return table
-
-
-@app.command()
-def up(
-    executors: Annotated[
-        int | None,
-        typer.Option(
-            "--executors", "-e", min=1, help="Executor processes [default: one per core]."
-        ),
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the cluster.")] = 60.0,
-    home: HomeOption = None,
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    address: GlobalAddressOption = None,
+    connect_timeout: ConnectTimeoutOption = DEFAULT_CONNECT_TIMEOUT_S,
 ) -> None:
-    """Start a local cluster (cache, scheduler, management, executors) and wait until ready."""
-    cluster = LocalCluster(home=home, executors=executors)
-    try:
-        with console.status("starting the cluster…") as spinner:
-            result = cluster.up(timeout=timeout, progress=lambda m: spinner.update(m + "…"))
-    except CloudburstError as exc:
-        raise _fail(str(exc)) from None
-    if result.already_running:
-        console.print("[yellow]a cluster is already running[/]")
-    console.print(_services_table(result.info))
-    console.print(f"logs: {cluster.log_dir}")
+    """Cloudburst: low-latency, stateful functions-as-a-service."""
+    ctx.obj = Settings(address=address, connect_timeout=connect_timeout)
 
 
-@app.command()
-def down(home: HomeOption = None) -> None:
-    """Stop the local cluster and every process it started."""
-    cluster = LocalCluster(home=home, executors=1)
-    try:
-        with console.status("stopping the cluster…"):
-            stopped = cluster.down()
-    except CloudburstError as exc:
-        raise _fail(str(exc)) from None
-    console.print("cluster stopped" if stopped else "no cluster is running")
+app.command(rich_help_panel="Local cluster")(_cluster.up)
+app.command(rich_help_panel="Local cluster")(_cluster.down)
+app.command(rich_help_panel="Local cluster")(_cluster.status)
+app.command(rich_help_panel="Local cluster")(_cluster.logs)
 
-
-@app.command()
-def status(
-    home: HomeOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Show each service of the local cluster and its health."""
-    cluster = LocalCluster(home=home, executors=1)
-    info = cluster.status()
-    if info is None:
-        if as_json:
-            typer.echo(json.dumps({"running": False}))
-        else:
-            console.print("no cluster is running (start one with `cbctl up`)")
-        raise typer.Exit(1)
-    if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "running": True,
-                    "ready": info.ready,
-                    "scheduler_address": info.scheduler_address,
-                    "services": [dataclasses.asdict(s) for s in info.services],
-                }
-            )
-        )
-        return
-    console.print(_services_table(info))
-
-
-@app.command()
-def logs(
-    service: Annotated[
-        str, typer.Argument(help="Service name, e.g. scheduler, cache, executor-0, management.")
-    ] = "scheduler",
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
-    ] = False,
-    lines: Annotated[int, typer.Option("--lines", "-n", help="Lines to show.")] = 50,
-    home: HomeOption = None,
-) -> None:
-    """Show a service's log."""
-    cluster = LocalCluster(home=home, executors=1)
-    path = cluster.log_path(service)
-    if not path.exists():
-        known = sorted(p.stem for p in cluster.log_dir.glob("*.log"))
-        raise _fail(
-            f"no log for {service!r} in {cluster.log_dir}; known: {', '.join(known) or 'none'}"
-        )
-    with path.open(errors="replace") as handle:
-        for line in deque(handle, maxlen=lines):
-            typer.echo(line, nl=False)
-        while follow:
-            line = handle.readline()
-            if line:
-                typer.echo(line, nl=False)
-            else:
-                time.sleep(0.2)
+__all__ = ["app"]
 
 
 if __name__ == "__main__":

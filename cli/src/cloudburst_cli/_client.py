@@ -1,0 +1,158 @@
+"""Reaching the cluster: the address options, one connection per command, and turning every
+SDK error into one line on stderr and exit status 1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+from cloudburst import (
+    CloudburstConnection,
+    CloudburstError,
+    RemoteFunctionError,
+    UnavailableError,
+)
+
+from cloudburst_cli._output import errors, fail
+
+ADDRESS_ENV = "CLOUDBURST_ADDRESS"
+CONNECT_TIMEOUT_ENV = "CLOUDBURST_CONNECT_TIMEOUT"
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The global options (``cbctl --address ... COMMAND``), kept on the click context."""
+
+    address: str | None = None
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S
+
+
+GlobalAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        envvar=ADDRESS_ENV,
+        help="Scheduler address, host or host:port (port defaults to CLOUDBURST_SCHEDULER_PORT "
+        "or 7070).",
+        show_default="the local cluster",
+    ),
+]
+
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help=f"Scheduler address, host or host:port; overrides `cbctl --address` and "
+        f"{ADDRESS_ENV}.",
+        show_default="the local cluster",
+    ),
+]
+"""Each cluster command takes ``--address`` too, so it may follow the command name. It has no
+envvar of its own: the environment is read by the global option, so an explicit global
+``--address`` wins over the variable and a command's ``--address`` wins over both."""
+
+ConnectTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--connect-timeout",
+        envvar=CONNECT_TIMEOUT_ENV,
+        min=0.1,
+        help="Seconds to wait for the scheduler to answer before giving up.",
+    ),
+]
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (one line) on stdout.")]
+
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="On a failure in a function, also print its remote traceback."
+    ),
+]
+
+
+def settings(ctx: typer.Context) -> Settings:
+    obj = ctx.find_object(Settings)
+    return obj if obj is not None else Settings()
+
+
+@contextmanager
+def reporting_errors(verbose: bool = False) -> Iterator[None]:
+    """Turns a :class:`CloudburstError` raised in the block into one error line and exit 1."""
+    try:
+        yield
+    except RemoteFunctionError as exc:
+        if verbose and exc.remote_traceback:
+            errors.print(
+                exc.remote_traceback.rstrip(), highlight=False, markup=False, soft_wrap=True
+            )
+        message = f"{exc.type_name}: {exc.message}" if exc.message else exc.type_name
+        hint = "" if verbose else " (--verbose shows the remote traceback)"
+        raise fail(f"the function raised {message}{hint}") from None
+    except CloudburstError as exc:
+        raise fail(f"{type(exc).__name__}: {exc}") from None
+
+
+@contextmanager
+def connect(
+    ctx: typer.Context,
+    address: str | None = None,
+    *,
+    timeout: float | None = None,
+    verbose: bool = False,
+) -> Iterator[CloudburstConnection]:
+    """A connection to the scheduler chosen by the options, closed after the block. Errors in
+    the block become one line and exit 1. ``timeout`` bounds each call (the SDK's default,
+    ``CLOUDBURST_CALL_TIMEOUT`` or 300 s, when None)."""
+    chosen = settings(ctx)
+    target = address if address is not None else chosen.address
+    try:
+        connection = CloudburstConnection(
+            target or None, timeout=timeout, connect_timeout=chosen.connect_timeout
+        )
+    except UnavailableError as exc:
+        # The SDK's message names the address it tried and how to start a cluster.
+        raise fail(str(exc)) from None
+    except CloudburstError as exc:
+        raise fail(f"{type(exc).__name__}: {exc}") from None
+    with connection, reporting_errors(verbose):
+        yield connection
+
+
+def parse_arg(text: str) -> Any:
+    """A command-line argument as JSON (``3``, ``"3"``, ``[1, 2]``, ``{"a": 1}``, ``null``),
+    or the text itself when it is not valid JSON (so ``hello`` is the string "hello")."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_json(text: str, what: str, hint: str = "") -> Any:
+    """``text`` as JSON; anything else is a one-line error naming ``what`` (then ``hint``)."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise fail(f"{what} is not valid JSON: {text!r} ({exc}){hint}") from None
+
+
+__all__ = [
+    "ADDRESS_ENV",
+    "CONNECT_TIMEOUT_ENV",
+    "AddressOption",
+    "ConnectTimeoutOption",
+    "GlobalAddressOption",
+    "JsonOption",
+    "Settings",
+    "VerboseOption",
+    "connect",
+    "parse_arg",
+    "parse_json",
+    "reporting_errors",
+    "settings",
+]
