@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import typer
 
-from cloudburst_cli import _cluster
+from cloudburst_cli import _cluster, _functions
 from cloudburst_cli._client import (
     DEFAULT_CONNECT_TIMEOUT_S,
     ConnectTimeoutOption,
     GlobalAddressOption,
     Settings,
 )
+from cloudburst_cli._functions import functions_app
 
 _EXAMPLES = """\
 Examples:
@@ -62,6 +63,10 @@ app.command(rich_help_panel="Local cluster")(_cluster.up)
 app.command(rich_help_panel="Local cluster")(_cluster.down)
 app.command(rich_help_panel="Local cluster")(_cluster.status)
 app.command(rich_help_panel="Local cluster")(_cluster.logs)
+app.command(rich_help_panel="Functions and DAGs")(_functions.register)
+app.command(rich_help_panel="Functions and DAGs")(_functions.call)
+app.command(rich_help_panel="Functions and DAGs")(_functions.result)
+app.add_typer(functions_app, name="functions", rich_help_panel="Functions and DAGs")
 
 __all__ = ["app"]
 
