@@ -17,6 +17,7 @@ from cloudburst_cli._client import (
     GlobalAddressOption,
     Settings,
 )
+from cloudburst_cli._dags import dag_app
 from cloudburst_cli._functions import functions_app
 
 _EXAMPLES = """\
@@ -67,6 +68,7 @@ app.command(rich_help_panel="Functions and DAGs")(_functions.register)
 app.command(rich_help_panel="Functions and DAGs")(_functions.call)
 app.command(rich_help_panel="Functions and DAGs")(_functions.result)
 app.add_typer(functions_app, name="functions", rich_help_panel="Functions and DAGs")
+app.add_typer(dag_app, name="dag", rich_help_panel="Functions and DAGs")
 
 __all__ = ["app"]
 
