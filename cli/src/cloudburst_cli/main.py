@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from cloudburst_cli import _cluster, _functions
+from cloudburst_cli import _cluster, _functions, _state
 from cloudburst_cli._client import (
     DEFAULT_CONNECT_TIMEOUT_S,
     ConnectTimeoutOption,
@@ -69,6 +69,8 @@ app.command(rich_help_panel="Functions and DAGs")(_functions.call)
 app.command(rich_help_panel="Functions and DAGs")(_functions.result)
 app.add_typer(functions_app, name="functions", rich_help_panel="Functions and DAGs")
 app.add_typer(dag_app, name="dag", rich_help_panel="Functions and DAGs")
+app.command(rich_help_panel="State")(_state.get)
+app.command(rich_help_panel="State")(_state.put)
 
 __all__ = ["app"]
 
