@@ -27,6 +27,7 @@ from cloudburst_protocol.errors import (
     NoResourcesError,
     RemoteFunctionError,
     SerializationError,
+    StaleLeaseError,
     UnavailableError,
     error_for_code,
     from_remote_error,
@@ -46,6 +47,7 @@ ALL_ERROR_CLASSES: list[type[CloudburstError]] = [
     CallTimeoutError,
     ExecutorDiedError,
     NoResourcesError,
+    StaleLeaseError,
     UnavailableError,
     RemoteFunctionError,
 ]

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from cloudburst_protocol import serializer
-from cloudburst_protocol.errors import CallTimeoutError, CloudburstError, from_remote_error
-from cloudburst_protocol.gen import scheduler_pb2
+from cloudburst_protocol.errors import (
+    CallTimeoutError,
+    CloudburstError,
+    ExecutorDiedError,
+    StaleLeaseError,
+    UnavailableError,
+    from_remote_error,
+)
+from cloudburst_protocol.gen import common_pb2
 from cloudburst_protocol.grpc_errors import error_from_rpc
 
 if TYPE_CHECKING:
     from cloudburst._connection import CloudburstConnection
 
 _UNSET: Any = object()
+STALE_RETRIES = 3
 
 
 class CloudburstFuture:
@@ -29,13 +38,18 @@ class CloudburstFuture:
         obj_id: str,
         connection: CloudburstConnection,
         inflight: grpc.Future | None = None,
+        *,
+        retry: Callable[[], grpc.Future] | None = None,
+        error: CloudburstError | None = None,
     ) -> None:
         self.obj_id = obj_id
         self._connection = connection
         self._inflight = inflight
+        # Direct calls: re-issues the call after a stale lease (at most STALE_RETRIES times).
+        self._retry = retry
         self._lock = threading.Lock()
         self._value: Any = _UNSET
-        self._error: CloudburstError | None = None
+        self._error: CloudburstError | None = error
 
     def __repr__(self) -> str:
         state = "done" if self.done() else "pending"
@@ -63,21 +77,32 @@ class CloudburstFuture:
             encoded = self._connection._wait_for_key(self.obj_id, timeout)
             self._settle_encoded(encoded)
             return
-        try:
-            response: scheduler_pb2.CallResponse = self._inflight.result(timeout=timeout)
-        except grpc.FutureTimeoutError:
-            raise CallTimeoutError(
-                f"call {self.obj_id} has not finished after {timeout} s; call get() again to "
-                "keep waiting"
-            ) from None
-        except grpc.RpcError as exc:
-            self._error = error_from_rpc(exc, self._connection.address)
+        for _ in range(STALE_RETRIES + 1):
+            try:
+                response = self._inflight.result(timeout=timeout)
+            except grpc.FutureTimeoutError:
+                raise CallTimeoutError(
+                    f"call {self.obj_id} has not finished after {timeout} s; call get() again "
+                    "to keep waiting"
+                ) from None
+            except grpc.RpcError as exc:
+                error = error_from_rpc(exc, self._connection.address)
+                if self._retry is not None and isinstance(error, UnavailableError):
+                    self._connection._forget_leases()
+                    error = ExecutorDiedError(f"the executor running call {self.obj_id} is gone")
+                self._error = error
+                return
+            outcome = response if self._retry is not None else response.outcome
+            if outcome.WhichOneof("kind") == "error":
+                if self._retry is not None and outcome.error.code == common_pb2.STALE_LEASE:
+                    self._connection._forget_leases()
+                    self._inflight = self._retry()
+                    continue
+                self._error = from_remote_error(outcome.error)
+            else:
+                self._settle_encoded(outcome.value)
             return
-        outcome = response.outcome
-        if outcome.WhichOneof("kind") == "error":
-            self._error = from_remote_error(outcome.error)
-        else:
-            self._settle_encoded(outcome.value)
+        self._error = StaleLeaseError(f"call {self.obj_id}: the cluster's registry kept changing")
 
     def _settle_encoded(self, encoded: bytes) -> None:
         try:

@@ -88,6 +88,13 @@ class UnavailableError(CloudburstError, ConnectionError):
     code = common_pb2.UNAVAILABLE
 
 
+class StaleLeaseError(CloudburstError):
+    """A direct call was placed with an outdated lease (a function or DAG was replaced since);
+    the client refreshes its lease and retries."""
+
+    code = common_pb2.STALE_LEASE
+
+
 class RemoteFunctionError(CloudburstError):
     """A user function raised. Keeps the original type name, message and remote traceback.
 
@@ -136,6 +143,7 @@ ERROR_TYPES: dict[int, type[CloudburstError]] = {
         ExecutorDiedError,
         NoResourcesError,
         UnavailableError,
+        StaleLeaseError,
         RemoteFunctionError,
     )
 }
@@ -224,6 +232,7 @@ __all__ = [
     "NoResourcesError",
     "RemoteFunctionError",
     "SerializationError",
+    "StaleLeaseError",
     "UnavailableError",
     "error_for_code",
     "from_remote_error",

@@ -24,6 +24,7 @@ from cloudburst_protocol.errors import (
     CloudburstError,
     InvalidArgumentError,
     KeyNotFoundError,
+    StaleLeaseError,
     to_remote_error,
 )
 from cloudburst_protocol.gen import (
@@ -41,6 +42,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from cloudburst_executor.functions import LoadedFunction
 from cloudburst_executor.library import Inbox, UserLibrary
+from cloudburst_executor.results import ResultWriter
 from cloudburst_executor.settings import ExecutorSettings
 
 log = structlog.get_logger("cloudburst.executor")
@@ -114,14 +116,22 @@ class SchedulerLink:
                 log.info("attached to scheduler", scheduler=self.address, id=self.scheduler_id)
             elif kind == "trigger":
                 ex.on_trigger(message.trigger)
+            elif kind == "registry":
+                ex.apply_registry(message.registry)
+                ack = scheduler_pb2.RegistryAck(seq=message.registry.seq)
+                await self._write(scheduler_pb2.ExecutorMessage(registry_ack=ack))
 
     async def send_result(self, result: scheduler_pb2.CallResult) -> None:
+        if not await self._write(scheduler_pb2.ExecutorMessage(result=result)):
+            log.warning("result dropped: scheduler link down", call_id=result.call_id)
+
+    async def _write(self, message: scheduler_pb2.ExecutorMessage) -> bool:
         call = self._call
         if call is None:
-            log.warning("result dropped: scheduler link down", call_id=result.call_id)
-            return
+            return False
         async with self._write_lock:
-            await call.write(scheduler_pb2.ExecutorMessage(result=result))
+            await call.write(message)
+        return True
 
     async def close(self) -> None:
         await self._channel.close()
@@ -174,6 +184,11 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServicer):
                 self.executor.inbox.push(message.user.sender, message.user.body)
         return common_pb2.Empty()
 
+    async def Run(
+        self, request: executor_pb2.Trigger, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Outcome:
+        return await self.executor.run_direct(request)
+
 
 class ExecutorServer:
     """The executor process: start, serve, stop gracefully."""
@@ -188,12 +203,18 @@ class ExecutorServer:
         self.peers = PeerLinks()
         self.functions: dict[str, LoadedFunction] = {}
         self.joins: dict[tuple[str, str], Join] = {}
+        # What the scheduler says is registered: direct calls are checked against it.
+        self.registry_functions: dict[str, str] = {}
+        self.registry_dags: dict[str, str] = {}
+        # Direct calls waiting for their sink's outcome.
+        self.direct: dict[str, asyncio.Future[common_pb2.Outcome]] = {}
         self.queue: asyncio.Queue[Work] = asyncio.Queue()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cb-user")
         self._cache_channel = grpc.aio.insecure_channel(
             settings.cache_address, options=config.CHANNEL_OPTIONS
         )
         self.cache = cache_pb2_grpc.CacheStub(self._cache_channel)
+        self.results = ResultWriter(self.cache)
         # User code runs in a worker thread and talks to the store synchronously.
         self._sync_cache_channel = grpc.insecure_channel(
             settings.cache_address, options=config.CHANNEL_OPTIONS
@@ -222,6 +243,7 @@ class ExecutorServer:
             self._send_from_thread,
         )
         await self._server.start()
+        self.results.start()
         self._tasks.append(asyncio.create_task(self._work_loop()))
         for address in self.settings.scheduler_addresses:
             link = SchedulerLink(self, address)
@@ -236,12 +258,73 @@ class ExecutorServer:
         for task in self._tasks:
             task.cancel()
         await self._server.stop(grace)
+        await self.results.stop()
         for link in self.links:
             await link.close()
         await self.peers.close()
         await self._cache_channel.close()
         self._sync_cache_channel.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- registry and direct calls ---------------------------------------------------------
+
+    def apply_registry(self, update: executor_pb2.RegistryUpdate) -> None:
+        if update.snapshot:
+            self.registry_functions = dict(update.functions)
+            self.registry_dags = dict(update.dags)
+            return
+        for table, changes in (
+            (self.registry_functions, update.functions),
+            (self.registry_dags, update.dags),
+        ):
+            for name, version in changes.items():
+                if version:
+                    table[name] = version
+                else:
+                    table.pop(name, None)
+
+    def _stale(self, trigger: executor_pb2.Trigger) -> str | None:
+        """Why a direct call's lease is outdated, or ``None`` when it is current."""
+        for node in trigger.nodes:
+            if self.registry_functions.get(node.function) != node.digest:
+                return f"function {node.function!r} was replaced or deleted since the lease"
+        if trigger.dag and self.registry_dags.get(trigger.dag) != trigger.dag_version:
+            return f"DAG {trigger.dag!r} was replaced or deleted since the lease"
+        return None
+
+    async def run_direct(self, trigger: executor_pb2.Trigger) -> common_pb2.Outcome:
+        """A client's direct call: every function of it runs here; answers with the sink's
+        outcome."""
+        stale = self._stale(trigger)
+        if stale is not None:
+            return common_pb2.Outcome(error=to_remote_error(StaleLeaseError(stale)))
+        problem = _invalid_direct_call(trigger, self.direct)
+        if problem is not None:
+            return common_pb2.Outcome(error=to_remote_error(InvalidArgumentError(problem)))
+        future: asyncio.Future[common_pb2.Outcome] = asyncio.get_running_loop().create_future()
+        self.direct[trigger.call_id] = future
+        try:
+            for node in trigger.nodes:
+                if not node.upstream:
+                    source = executor_pb2.Trigger()
+                    source.CopyFrom(trigger)
+                    source.function = node.function
+                    self.on_trigger(source)
+            remaining = trigger.deadline_ms / 1000 - time.time() + 1.0
+            try:
+                return await asyncio.wait_for(future, max(0.0, remaining))
+            except TimeoutError:
+                late = CallTimeoutError(
+                    f"call {trigger.call_id} did not finish before its deadline"
+                )
+                outcome = common_pb2.Outcome(error=to_remote_error(late))
+                self._store_error(trigger.call_id, outcome.error)
+                return outcome
+        finally:
+            self.direct.pop(trigger.call_id, None)
+
+    def _store_error(self, call_id: str, error: common_pb2.RemoteError) -> None:
+        self.results.add(call_id, values.wrap_encoded(serializer.dump_error(error), self.clock))
 
     # -- triggers -------------------------------------------------------------------------
 
@@ -415,9 +498,23 @@ class ExecutorServer:
     ) -> common_pb2.Outcome:
         """Sends the call's outcome to its scheduler (and stores a result); returns it."""
         if store:
-            keys = [trigger.call_id] + ([trigger.output_key] if trigger.output_key else [])
             lattice = values.wrap_encoded(outcome.value, self.clock)
-            self._tasks.append(asyncio.create_task(self._store_result(keys, lattice)))
+            if trigger.output_key:
+                await self.results.write_now(
+                    [
+                        cache_pb2.KeyLattice(key=trigger.call_id, lattice=lattice),
+                        cache_pb2.KeyLattice(key=trigger.output_key, lattice=lattice),
+                    ]
+                )
+            else:
+                self.results.add(trigger.call_id, lattice)
+        if trigger.direct:
+            waiter = self.direct.get(trigger.call_id)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(outcome)
+                if outcome.WhichOneof("kind") == "error":
+                    self._store_error(trigger.call_id, outcome.error)
+            return outcome
         link = self.links_by_id.get(trigger.scheduler_id)
         if link is None:
             log.warning("result for an unknown scheduler", scheduler_id=trigger.scheduler_id)
@@ -428,21 +525,6 @@ class ExecutorServer:
             )
         )
         return outcome
-
-    async def _store_result(self, keys: list[str], lattice: bytes) -> None:
-        try:
-            await self.cache.Put(
-                cache_pb2.CachePutRequest(
-                    entries=[cache_pb2.KeyLattice(key=k, lattice=lattice) for k in keys]
-                ),
-                timeout=30,
-            )
-        except grpc.RpcError as exc:
-            log.error("storing a result failed", keys=keys, error=str(exc)[:200])
-        finally:
-            task = asyncio.current_task()
-            if task in self._tasks:
-                self._tasks.remove(task)
 
     # -- messaging ------------------------------------------------------------------------
 
@@ -459,6 +541,21 @@ class ExecutorServer:
         assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(self.peers.send(address, message), self._loop)
         future.result(timeout=15)
+
+
+def _invalid_direct_call(trigger: executor_pb2.Trigger, in_flight: dict[str, Any]) -> str | None:
+    """What is wrong with a direct call's request (the checks the scheduler makes on its
+    own path), or ``None``."""
+    if not trigger.call_id or trigger.call_id in in_flight:
+        return f"call id {trigger.call_id!r} is missing or already in flight"
+    functions = {node.function for node in trigger.nodes}
+    for fn in trigger.args:
+        if fn not in functions:
+            return f"arguments given for {fn!r}, which is not part of DAG {trigger.dag!r}"
+    if trigger.consistency != common_pb2.NORMAL:
+        mode = common_pb2.Consistency.Name(trigger.consistency)
+        return f"consistency mode {mode} is not available yet; only NORMAL (last writer wins) is"
+    return None
 
 
 async def serve(settings: ExecutorSettings) -> None:

@@ -9,8 +9,9 @@ arguments.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cloudburst_protocol.errors import FunctionNotFoundError, InvalidDagError
 
@@ -24,6 +25,12 @@ class DagShape:
     downstream: dict[str, tuple[str, ...]]
     sources: tuple[str, ...]
     sink: str
+    version: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if self.name and not self.version:
+            text = repr((self.functions, self.connections)).encode()
+            object.__setattr__(self, "version", hashlib.sha256(text).hexdigest()[:16])
 
 
 def validate_dag(

@@ -50,6 +50,8 @@ FN_BODY = RESERVED_PREFIX + "fn/"
 FN_NAME = RESERVED_PREFIX + "fnname/"
 DAG_KEY = RESERVED_PREFIX + "dag/"
 HELLO_TIMEOUT_S = 5.0
+REGISTRY_ACK_TIMEOUT_S = 5.0
+LEASE_TTL_MS = 5_000
 BUSY_GRACE_S = 60.0
 
 
@@ -203,6 +205,27 @@ class Metadata:
         await self._put(DAG_KEY + name, None)
         self.dags.pop(name, None)
 
+    async def snapshot(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Every registered function's digest and DAG's version, read from the store."""
+        functions: dict[str, str] = {}
+        dags: dict[str, str] = {}
+        for prefix in (FN_NAME, DAG_KEY):
+            reply = await self._cache.ListKeys(cache_pb2.ListKeysRequest(prefix=prefix), timeout=10)
+            if not reply.keys:
+                continue
+            stored = await self._cache.Get(cache_pb2.CacheGetRequest(keys=reply.keys), timeout=10)
+            for entry in stored.entries:
+                value = values.unwrap(entry.lattice)
+                if value is None:
+                    continue
+                name = entry.key[len(prefix) :]
+                if prefix == FN_NAME:
+                    functions[name] = value[0]
+                else:
+                    fns, edges = value
+                    dags[name] = validate_dag(name, fns, [tuple(e) for e in edges]).version
+        return functions, dags
+
     async def dag_names(self, prefix: str) -> list[str]:
         reply = await self._cache.ListKeys(
             cache_pb2.ListKeysRequest(prefix=DAG_KEY + prefix), timeout=10
@@ -227,6 +250,44 @@ class SchedulerCore:
         self.placement = Placement(settings.placement)
         self._executor_joined = asyncio.Event()
         self._background: set[asyncio.Task[Any]] = set()
+        self._registry_seq = 0
+        self._acks: dict[int, tuple[set[str], asyncio.Future[None]]] = {}
+
+    @property
+    def registry_seq(self) -> int:
+        return self._registry_seq
+
+    async def broadcast(
+        self,
+        functions: dict[str, str] | None = None,
+        dags: dict[str, str] | None = None,
+        timeout: float = REGISTRY_ACK_TIMEOUT_S,
+    ) -> None:
+        """Tells every executor about a registration and waits until each has applied it, so
+        once a registration returns no direct call can still run what it replaced."""
+        self._registry_seq += 1
+        seq = self._registry_seq
+        update = executor_pb2.RegistryUpdate(seq=seq, functions=functions or {}, dags=dags or {})
+        waiting = set(self.executors)
+        if not waiting:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._acks[seq] = (waiting, future)
+        for handle in self.executors.values():
+            handle.outbox.put_nowait(scheduler_pb2.SchedulerMessage(registry=update))
+        try:
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            log.warning("registry update not acknowledged", seq=seq, executors=sorted(waiting))
+        finally:
+            self._acks.pop(seq, None)
+
+    def acknowledge(self, executor_id: str, seq: int) -> None:
+        for acked, (waiting, future) in list(self._acks.items()):
+            if acked <= seq:
+                waiting.discard(executor_id)
+                if not waiting and not future.done():
+                    future.set_result(None)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Runs ``coro`` in the background, keeping a reference until it is done."""
@@ -248,6 +309,7 @@ class SchedulerCore:
         del self.executors[handle.executor_id]
         if not self.executors:
             self._executor_joined.clear()
+        self.acknowledge(handle.executor_id, self._registry_seq)  # nothing to wait for now
         failed = 0
         for call_id, pending in list(self.pending.items()):
             if handle.executor_id in pending.executors and not pending.future.done():
@@ -267,11 +329,50 @@ class SchedulerCore:
         if pending is not None and not pending.future.done():
             pending.future.set_result(result.outcome)
 
-    async def _place(self, shape: DagShape, deadline: float) -> dict[str, ExecutorHandle]:
+    async def wait_for_executors(self, deadline: float) -> None:
+        """Waits (bounded by ``deadline`` and the executor-wait setting) for an executor."""
         if not self.executors:
             wait = min(self.settings.executor_wait_s, max(0.0, deadline - time.monotonic()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._executor_joined.wait(), wait)
+
+    async def lease(self, request: scheduler_pb2.LeaseRequest) -> scheduler_pb2.LeaseResponse:
+        """Placement for direct calls: the call's shape, digests and candidate executors."""
+        if request.WhichOneof("target") == "dag":
+            shape = await self.metadata.dag(request.dag)
+        elif request.WhichOneof("target") == "function":
+            shape = single_function(request.function)
+        else:
+            raise InvalidArgumentError("a lease names a function or a DAG")
+        nodes = [
+            executor_pb2.DagNode(
+                function=fn,
+                digest=(await self.metadata.function(fn)).digest,
+                upstream=shape.upstream[fn],
+                downstream=shape.downstream[fn],
+            )
+            for fn in shape.functions
+        ]
+        await self.wait_for_executors(time.monotonic() + self.settings.executor_wait_s)
+        if not self.executors:
+            raise NoResourcesError("no executor is attached to the scheduler")
+        executors = sorted(self.executors.values(), key=lambda e: (e.in_flight, e.executor_id))
+        return scheduler_pb2.LeaseResponse(
+            direct=self.placement.policy == "colocate",
+            nodes=nodes,
+            sources=shape.sources,
+            dag_version=shape.version,
+            executors=[
+                scheduler_pb2.ExecutorInfo(
+                    executor_id=e.executor_id, address=e.address, node_id=e.node_id, pid=e.pid
+                )
+                for e in executors
+            ],
+            ttl_ms=LEASE_TTL_MS,
+        )
+
+    async def _place(self, shape: DagShape, deadline: float) -> dict[str, ExecutorHandle]:
+        await self.wait_for_executors(deadline)
         placed = self.placement.place(
             shape.functions,
             [ExecutorView(e.executor_id, e.in_flight) for e in self.executors.values()],
@@ -442,6 +543,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
         self, request: scheduler_pb2.RegisterFunctionRequest, context: grpc.aio.ServicerContext
     ) -> scheduler_pb2.RegisterFunctionResponse:
         digest = await self.meta.register_function(request.name, request.body, request.kind)
+        await self.core.broadcast(functions={request.name: digest})
         log.info("function registered", function=request.name, digest=digest)
         return scheduler_pb2.RegisterFunctionResponse(digest=digest)
 
@@ -453,6 +555,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
             list(request.functions),
             [(e.source, e.target) for e in request.connections],
         )
+        await self.core.broadcast(dags={request.name: self.meta.dags[request.name].version})
         log.info("dag registered", dag=request.name, replaced=replaced)
         return scheduler_pb2.RegisterDagResponse(replaced=replaced)
 
@@ -460,12 +563,14 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
         self, request: scheduler_pb2.NameRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Empty:
         await self.meta.delete_dag(request.name)
+        await self.core.broadcast(dags={request.name: ""})
         return common_pb2.Empty()
 
     async def DeleteFunction(
         self, request: scheduler_pb2.NameRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Empty:
         await self.meta.delete_function(request.name)
+        await self.core.broadcast(functions={request.name: ""})
         return common_pb2.Empty()
 
     async def ListFunctions(
@@ -477,6 +582,11 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
         self, request: scheduler_pb2.ListRequest, context: grpc.aio.ServicerContext
     ) -> scheduler_pb2.ListResponse:
         return scheduler_pb2.ListResponse(names=await self.meta.dag_names(request.prefix))
+
+    async def Lease(
+        self, request: scheduler_pb2.LeaseRequest, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.LeaseResponse:
+        return await self.core.lease(request)
 
     async def GetDag(
         self, request: scheduler_pb2.NameRequest, context: grpc.aio.ServicerContext
@@ -545,18 +655,33 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
             return
         hello = first.hello
         handle = ExecutorHandle(hello.executor_id, hello.address, hello.node_id, hello.pid)
-        await context.write(scheduler_pb2.SchedulerMessage(welcome=self.core.settings.scheduler_id))
+        # Attach first so later registrations reach the outbox, then send the registry
+        # snapshot before anything queued there, then welcome: the executor serves direct
+        # calls only once it knows the registry.
         self.core.attach(handle)
-        writer = asyncio.create_task(self._write_loop(handle, context))
+        writer: asyncio.Task[None] | None = None
         try:
+            seq = self.core.registry_seq
+            functions, dags = await self.meta.snapshot()
+            snapshot = executor_pb2.RegistryUpdate(
+                seq=seq, functions=functions, dags=dags, snapshot=True
+            )
+            await context.write(scheduler_pb2.SchedulerMessage(registry=snapshot))
+            welcome = scheduler_pb2.SchedulerMessage(welcome=self.core.settings.scheduler_id)
+            await context.write(welcome)
+            writer = asyncio.create_task(self._write_loop(handle, context))
             while True:
                 message = await context.read()
                 if message is grpc.aio.EOF:
                     break
-                if message.WhichOneof("kind") == "result":
+                kind = message.WhichOneof("kind")
+                if kind == "result":
                     self.core.deliver(message.result)
+                elif kind == "registry_ack":
+                    self.core.acknowledge(handle.executor_id, message.registry_ack.seq)
         finally:
-            writer.cancel()
+            if writer is not None:
+                writer.cancel()
             self.core.detach(handle)
 
     @staticmethod

@@ -23,6 +23,7 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVALID_DAG: _ClassVar[ErrorCode]
     INTERNAL: _ClassVar[ErrorCode]
     UNAVAILABLE: _ClassVar[ErrorCode]
+    STALE_LEASE: _ClassVar[ErrorCode]
 
 class Consistency(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -43,6 +44,7 @@ SERIALIZATION_ERROR: ErrorCode
 INVALID_DAG: ErrorCode
 INTERNAL: ErrorCode
 UNAVAILABLE: ErrorCode
+STALE_LEASE: ErrorCode
 NORMAL: Consistency
 SINGLE: Consistency
 MULTI: Consistency

@@ -24,7 +24,7 @@ class DagNode(_message.Message):
     def __init__(self, function: _Optional[str] = ..., digest: _Optional[str] = ..., upstream: _Optional[_Iterable[str]] = ..., downstream: _Optional[_Iterable[str]] = ..., executor_id: _Optional[str] = ..., executor_address: _Optional[str] = ...) -> None: ...
 
 class Trigger(_message.Message):
-    __slots__ = ("call_id", "scheduler_id", "dag", "nodes", "function", "args", "from_function", "value", "output_key", "consistency", "trace_context", "deadline_ms")
+    __slots__ = ("call_id", "scheduler_id", "dag", "nodes", "function", "args", "from_function", "value", "output_key", "consistency", "trace_context", "deadline_ms", "dag_version", "direct")
     class ArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,8 @@ class Trigger(_message.Message):
     CONSISTENCY_FIELD_NUMBER: _ClassVar[int]
     TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
+    DAG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIRECT_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     scheduler_id: str
     dag: str
@@ -63,7 +65,35 @@ class Trigger(_message.Message):
     consistency: _common_pb2.Consistency
     trace_context: _containers.ScalarMap[str, str]
     deadline_ms: int
-    def __init__(self, call_id: _Optional[str] = ..., scheduler_id: _Optional[str] = ..., dag: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[DagNode, _Mapping]]] = ..., function: _Optional[str] = ..., args: _Optional[_Mapping[str, _common_pb2.ArgList]] = ..., from_function: _Optional[str] = ..., value: _Optional[bytes] = ..., output_key: _Optional[str] = ..., consistency: _Optional[_Union[_common_pb2.Consistency, str]] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., deadline_ms: _Optional[int] = ...) -> None: ...
+    dag_version: str
+    direct: bool
+    def __init__(self, call_id: _Optional[str] = ..., scheduler_id: _Optional[str] = ..., dag: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[DagNode, _Mapping]]] = ..., function: _Optional[str] = ..., args: _Optional[_Mapping[str, _common_pb2.ArgList]] = ..., from_function: _Optional[str] = ..., value: _Optional[bytes] = ..., output_key: _Optional[str] = ..., consistency: _Optional[_Union[_common_pb2.Consistency, str]] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., deadline_ms: _Optional[int] = ..., dag_version: _Optional[str] = ..., direct: _Optional[bool] = ...) -> None: ...
+
+class RegistryUpdate(_message.Message):
+    __slots__ = ("seq", "functions", "dags", "snapshot")
+    class FunctionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class DagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
+    DAGS_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    functions: _containers.ScalarMap[str, str]
+    dags: _containers.ScalarMap[str, str]
+    snapshot: bool
+    def __init__(self, seq: _Optional[int] = ..., functions: _Optional[_Mapping[str, str]] = ..., dags: _Optional[_Mapping[str, str]] = ..., snapshot: _Optional[bool] = ...) -> None: ...
 
 class UserMessage(_message.Message):
     __slots__ = ("sender", "recipient", "body")

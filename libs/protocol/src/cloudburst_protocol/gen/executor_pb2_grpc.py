@@ -40,6 +40,11 @@ class ExecutorStub:
                 request_serializer=cloudburst__protocol_dot_gen_dot_executor__pb2.PeerMessage.SerializeToString,
                 response_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
+        self.Run = channel.unary_unary(
+                '/cloudburst.v1.Executor/Run',
+                request_serializer=cloudburst__protocol_dot_gen_dot_executor__pb2.Trigger.SerializeToString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Outcome.FromString,
+                _registered_method=True)
 
 
 class ExecutorServicer:
@@ -52,6 +57,14 @@ class ExecutorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Run(self, request, context):
+        """A client's direct call (a lease from the scheduler placed the whole call here): runs the
+        call's sources and answers with the sink's outcome.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +72,11 @@ def add_ExecutorServicer_to_server(servicer, server):
                     servicer.Deliver,
                     request_deserializer=cloudburst__protocol_dot_gen_dot_executor__pb2.PeerMessage.FromString,
                     response_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'Run': grpc.unary_unary_rpc_method_handler(
+                    servicer.Run,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_executor__pb2.Trigger.FromString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Outcome.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -88,6 +106,33 @@ class Executor:
             '/cloudburst.v1.Executor/Deliver',
             cloudburst__protocol_dot_gen_dot_executor__pb2.PeerMessage.SerializeToString,
             cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Run(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cloudburst.v1.Executor/Run',
+            cloudburst__protocol_dot_gen_dot_executor__pb2.Trigger.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_common__pb2.Outcome.FromString,
             options,
             channel_credentials,
             insecure,

@@ -120,6 +120,30 @@ class CallRequest(_message.Message):
     detach: bool
     def __init__(self, call_id: _Optional[str] = ..., function: _Optional[str] = ..., dag: _Optional[str] = ..., args: _Optional[_Mapping[str, _common_pb2.ArgList]] = ..., consistency: _Optional[_Union[_common_pb2.Consistency, str]] = ..., output_key: _Optional[str] = ..., client_id: _Optional[str] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., detach: _Optional[bool] = ...) -> None: ...
 
+class LeaseRequest(_message.Message):
+    __slots__ = ("function", "dag")
+    FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    DAG_FIELD_NUMBER: _ClassVar[int]
+    function: str
+    dag: str
+    def __init__(self, function: _Optional[str] = ..., dag: _Optional[str] = ...) -> None: ...
+
+class LeaseResponse(_message.Message):
+    __slots__ = ("direct", "nodes", "sources", "dag_version", "executors", "ttl_ms")
+    DIRECT_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    DAG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    EXECUTORS_FIELD_NUMBER: _ClassVar[int]
+    TTL_MS_FIELD_NUMBER: _ClassVar[int]
+    direct: bool
+    nodes: _containers.RepeatedCompositeFieldContainer[_executor_pb2.DagNode]
+    sources: _containers.RepeatedScalarFieldContainer[str]
+    dag_version: str
+    executors: _containers.RepeatedCompositeFieldContainer[ExecutorInfo]
+    ttl_ms: int
+    def __init__(self, direct: _Optional[bool] = ..., nodes: _Optional[_Iterable[_Union[_executor_pb2.DagNode, _Mapping]]] = ..., sources: _Optional[_Iterable[str]] = ..., dag_version: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., ttl_ms: _Optional[int] = ...) -> None: ...
+
 class CallResponse(_message.Message):
     __slots__ = ("call_id", "outcome")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -182,23 +206,33 @@ class LoadReport(_message.Message):
     busy: bool
     def __init__(self, queued: _Optional[int] = ..., busy: _Optional[bool] = ...) -> None: ...
 
+class RegistryAck(_message.Message):
+    __slots__ = ("seq",)
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    def __init__(self, seq: _Optional[int] = ...) -> None: ...
+
 class ExecutorMessage(_message.Message):
-    __slots__ = ("hello", "result", "load")
+    __slots__ = ("hello", "result", "load", "registry_ack")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     LOAD_FIELD_NUMBER: _ClassVar[int]
+    REGISTRY_ACK_FIELD_NUMBER: _ClassVar[int]
     hello: ExecutorHello
     result: CallResult
     load: LoadReport
-    def __init__(self, hello: _Optional[_Union[ExecutorHello, _Mapping]] = ..., result: _Optional[_Union[CallResult, _Mapping]] = ..., load: _Optional[_Union[LoadReport, _Mapping]] = ...) -> None: ...
+    registry_ack: RegistryAck
+    def __init__(self, hello: _Optional[_Union[ExecutorHello, _Mapping]] = ..., result: _Optional[_Union[CallResult, _Mapping]] = ..., load: _Optional[_Union[LoadReport, _Mapping]] = ..., registry_ack: _Optional[_Union[RegistryAck, _Mapping]] = ...) -> None: ...
 
 class SchedulerMessage(_message.Message):
-    __slots__ = ("trigger", "welcome")
+    __slots__ = ("trigger", "welcome", "registry")
     TRIGGER_FIELD_NUMBER: _ClassVar[int]
     WELCOME_FIELD_NUMBER: _ClassVar[int]
+    REGISTRY_FIELD_NUMBER: _ClassVar[int]
     trigger: _executor_pb2.Trigger
     welcome: str
-    def __init__(self, trigger: _Optional[_Union[_executor_pb2.Trigger, _Mapping]] = ..., welcome: _Optional[str] = ...) -> None: ...
+    registry: _executor_pb2.RegistryUpdate
+    def __init__(self, trigger: _Optional[_Union[_executor_pb2.Trigger, _Mapping]] = ..., welcome: _Optional[str] = ..., registry: _Optional[_Union[_executor_pb2.RegistryUpdate, _Mapping]] = ...) -> None: ...
 
 class ExecutorInfo(_message.Message):
     __slots__ = ("executor_id", "address", "node_id", "pid", "in_flight")

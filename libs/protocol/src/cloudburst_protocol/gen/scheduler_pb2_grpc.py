@@ -70,6 +70,11 @@ class SchedulerStub:
                 request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.SerializeToString,
                 response_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.DagDefinition.FromString,
                 _registered_method=True)
+        self.Lease = channel.unary_unary(
+                '/cloudburst.v1.Scheduler/Lease',
+                request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.LeaseRequest.SerializeToString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.LeaseResponse.FromString,
+                _registered_method=True)
         self.Call = channel.unary_unary(
                 '/cloudburst.v1.Scheduler/Call',
                 request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.CallRequest.SerializeToString,
@@ -143,6 +148,14 @@ class SchedulerServicer:
 
     def GetDag(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Lease(self, request, context):
+        """Placement for direct calls: which executors may run a function or DAG, with the
+        versions they will check. Clients cache it and call executors without the scheduler.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -223,6 +236,11 @@ def add_SchedulerServicer_to_server(servicer, server):
                     servicer.GetDag,
                     request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.FromString,
                     response_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.DagDefinition.SerializeToString,
+            ),
+            'Lease': grpc.unary_unary_rpc_method_handler(
+                    servicer.Lease,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.LeaseRequest.FromString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.LeaseResponse.SerializeToString,
             ),
             'Call': grpc.unary_unary_rpc_method_handler(
                     servicer.Call,
@@ -444,6 +462,33 @@ class Scheduler:
             '/cloudburst.v1.Scheduler/GetDag',
             cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.SerializeToString,
             cloudburst__protocol_dot_gen_dot_scheduler__pb2.DagDefinition.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Lease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cloudburst.v1.Scheduler/Lease',
+            cloudburst__protocol_dot_gen_dot_scheduler__pb2.LeaseRequest.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_scheduler__pb2.LeaseResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,76 @@
+"""Writing call results to the store without slowing calls down.
+
+Every call's result is stored under its call id (so a future can be passed on or read later).
+Those writes leave the critical path: the caller already has the value, so they are batched
+— whatever finishes within a couple of milliseconds goes in one write — which keeps the
+executor and the store from spending a round trip per call. Readers that need a result by id
+wait for it (futures passed as arguments, ``connection.future(id).get()``), so a batch that
+lands a moment later is never missed. Results written under a user's ``output_key`` are
+written before the call answers, so the key is readable as soon as the call returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import grpc
+import structlog
+from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc
+
+log = structlog.get_logger("cloudburst.executor")
+
+BATCH_WINDOW_S = 0.002
+MAX_BATCH = 256
+WRITE_TIMEOUT_S = 30.0
+
+
+class ResultWriter:
+    def __init__(self, cache: cache_pb2_grpc.CacheStub) -> None:
+        self._cache = cache
+        self._queue: asyncio.Queue[cache_pb2.KeyLattice] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    def add(self, key: str, lattice: bytes) -> None:
+        """Queues a write; it reaches the store within a few milliseconds."""
+        self._queue.put_nowait(cache_pb2.KeyLattice(key=key, lattice=lattice))
+
+    async def write_now(self, entries: list[cache_pb2.KeyLattice]) -> None:
+        """Writes ``entries`` and returns once the store has them."""
+        await self._put(entries)
+
+    async def stop(self) -> None:
+        """Writes what is queued, then stops."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        pending = self._drain([])
+        if pending:
+            await self._put(pending)
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            await asyncio.sleep(BATCH_WINDOW_S)  # let the results finishing meanwhile join in
+            await self._put(self._drain([first]))
+
+    def _drain(self, batch: list[cache_pb2.KeyLattice]) -> list[cache_pb2.KeyLattice]:
+        while len(batch) < MAX_BATCH and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        return batch
+
+    async def _put(self, entries: list[cache_pb2.KeyLattice]) -> None:
+        try:
+            await self._cache.Put(
+                cache_pb2.CachePutRequest(entries=entries), timeout=WRITE_TIMEOUT_S
+            )
+        except grpc.RpcError as exc:
+            log.error(
+                "storing results failed",
+                keys=[e.key for e in entries][:10],
+                error=str(exc)[:200],
+            )
