@@ -39,14 +39,16 @@ def configure_service(service: str, instance: str = "") -> None:
 
 
 def configure_logging(service: str) -> None:
-    """structlog for a service process: JSON lines by default (files, containers), readable
-    console output when ``CLOUDBURST_LOG_FORMAT=console``. Called from ``main`` only."""
+    """structlog for a service process: readable console output in a terminal, JSON lines
+    otherwise (log files, containers); ``CLOUDBURST_LOG_FORMAT=json|console`` forces one.
+    Called from ``main`` only."""
     level_name = config.env_str(config.LOG_LEVEL_ENV, "INFO").upper()
     level = logging.getLevelNamesMapping().get(level_name, logging.INFO)
-    fmt = config.env_str(config.LOG_FORMAT_ENV, "json")
+    fmt = config.env_str(config.LOG_FORMAT_ENV, "auto")
+    console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-        if fmt == "console"
+        if console
         else structlog.processors.JSONRenderer()
     )
     structlog.configure(
