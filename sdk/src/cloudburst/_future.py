@@ -89,6 +89,11 @@ class CloudburstFuture:
                 error = error_from_rpc(exc, self._connection.address)
                 if self._retry is not None and isinstance(error, UnavailableError):
                     self._connection._forget_leases()
+                    if _never_delivered(exc):
+                        # The executor was gone before the call reached it (e.g. restarted
+                        # on a new port): nothing ran, so place the call again.
+                        self._inflight = self._retry()
+                        continue
                     error = ExecutorDiedError(f"the executor running call {self.obj_id} is gone")
                 self._error = error
                 return
@@ -109,6 +114,12 @@ class CloudburstFuture:
             self._value = serializer.loads(encoded)
         except CloudburstError as exc:
             self._error = exc
+
+
+def _never_delivered(exc: grpc.RpcError) -> bool:
+    """True when gRPC could not connect at all, so the request was never sent."""
+    details = (exc.details() if hasattr(exc, "details") else "") or ""
+    return "failed to connect" in details.lower() or "connection refused" in details.lower()
 
 
 __all__ = ["CloudburstFuture"]
