@@ -96,3 +96,46 @@ def test_failed_call_marks_its_spans(spread: LocalCluster, name: str) -> None:
     for span_name in ("scheduler.call", f"execute {name}"):
         assert by_name[span_name]["status"] == "ERROR"
         assert by_name[span_name]["attributes"]["error.type"] == "KeyError"
+
+
+def test_cbctl_trace_draws_the_waterfall(spread: LocalCluster, name: str) -> None:
+    """`cbctl trace ID` and `--last` draw every hop of a real multi-executor DAG call;
+    `--json` gives the spans; an unknown id is one error line."""
+    import json
+
+    from cloudburst_cli.main import app
+    from typer.testing import CliRunner
+
+    a, b = f"{name}-a", f"{name}-b"
+    with CloudburstConnection(spread.scheduler_address) as cloud:
+        cloud.register(lambda _, x: x + 1, a)
+        cloud.register(lambda _, x: x * 2, b)
+        cloud.register_dag(f"{name}-dag", [a, b], [(a, b)])
+        future = cloud.call_dag(f"{name}-dag", {a: 1})
+        assert future.get() == 4
+    runner = CliRunner()
+    home = ["--home", str(spread.home)]
+    deadline = time.monotonic() + 10
+    while True:
+        shown = runner.invoke(app, ["trace", future.obj_id, *home], env={"COLUMNS": "160"})
+        if f"execute {b}" in shown.output or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert shown.exit_code == 0, shown.output
+    for span_name in (
+        "scheduler.call",
+        "scheduler.place",
+        f"execute {a}",
+        f"trigger {b}",
+        f"execute {b}",
+    ):
+        assert span_name in shown.output
+    assert "executor-0" in shown.output and "executor-1" in shown.output
+    last = runner.invoke(app, ["trace", "--last", *home], env={"COLUMNS": "160"})
+    assert last.exit_code == 0 and f"execute {b}" in last.output
+    as_json = runner.invoke(app, ["trace", future.obj_id, "--json", *home])
+    spans = json.loads(as_json.stdout)
+    assert {s["trace_id"] for s in spans} == {spans[0]["trace_id"]}
+    missing = runner.invoke(app, ["trace", "no-such-call", *home])
+    assert missing.exit_code == 1
+    assert "Traceback" not in missing.output

@@ -1,16 +1,17 @@
 """cbctl: run a local Cloudburst cluster and drive it from a shell.
 
 The commands live in private modules: ``_cluster`` (up, down, status, logs), ``_functions``
-(register, call, result, functions ...), ``_dags`` (dag ...) and ``_state`` (get, put). They
-talk to a cluster only through the SDK's ``CloudburstConnection``; ``_client`` chooses the
-address and turns SDK errors into one line on stderr and exit status 1.
+(register, call, result, functions ...), ``_dags`` (dag ...), ``_state`` (get, put) and
+``_trace`` (trace, which reads the local cluster's span files). They talk to a cluster only
+through the SDK's ``CloudburstConnection``; ``_client`` chooses the address and turns SDK
+errors into one line on stderr and exit status 1.
 """
 
 from __future__ import annotations
 
 import typer
 
-from cloudburst_cli import _cluster, _functions, _state
+from cloudburst_cli import _cluster, _functions, _state, _trace
 from cloudburst_cli._client import (
     DEFAULT_CONNECT_TIMEOUT_S,
     ConnectTimeoutOption,
@@ -38,6 +39,8 @@ Examples:
     cbctl put greeting '"hello"'   then   cbctl get greeting
 
     cbctl --address 10.0.0.5:7070 functions list --json
+
+    cbctl trace --last   (the latest call's spans as a waterfall)
 """
 
 app = typer.Typer(
@@ -71,6 +74,7 @@ app.add_typer(functions_app, name="functions", rich_help_panel="Functions and DA
 app.add_typer(dag_app, name="dag", rich_help_panel="Functions and DAGs")
 app.command(rich_help_panel="State")(_state.get)
 app.command(rich_help_panel="State")(_state.put)
+app.command(rich_help_panel="Observability")(_trace.trace)
 
 __all__ = ["app"]
 
