@@ -229,9 +229,17 @@ def print_report(report: dict, console: Console | None = None) -> None:
         if not console.is_terminal:  # piped or under make: do not squeeze to 80 columns
             console = Console(width=130)
     console.print(table(report))
+    loads = []
     for name, result in report.get("systems", {}).items():
         if result and result.get("error"):
             console.print(f"[red]{NAMES.get(name, name)} failed:[/red] {result['error']}")
+        elif result:
+            loads.append(
+                f"{NAMES.get(name, name)} {result.get('load_avg_before', '?')}→"
+                f"{result.get('load_avg_after', '?')} ({result.get('seconds', 0):.0f} s)"
+            )
+    if loads:
+        console.print("1-min load average over each system's run: " + "; ".join(loads), style="dim")
     console.print("\n[bold]Targets of issue 6[/bold] (a report of this run, not a test):")
     for target in targets(report):
         mark = {
