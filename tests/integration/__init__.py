@@ -1,0 +1,1 @@
+"""Integration tests: the cluster from the built container images (see conftest.py)."""
