@@ -47,15 +47,15 @@ METRICS = (
     Metric("single_p99", "1 single call p99", "single", "p99_ms", headline=False, chart=False),
     Metric("dag_p50", "2 DAG square(incr(x)) p50", "dag", "p50_ms"),
     Metric("dag_p99", "2 DAG square(incr(x)) p99", "dag", "p99_ms", headline=False, chart=False),
-    Metric("fanout_p50", "3 fan-out + reduce p50", "fanout", "p50_ms"),
-    Metric("throughput", "4 burst throughput", "throughput", "calls_per_s", rate=True),
+    Metric("fanout_p50", "3 fan-out {fanout} + reduce p50", "fanout", "p50_ms"),
+    Metric("throughput", "4 burst of {burst} calls", "throughput", "calls_per_s", rate=True),
     Metric("stateful_p50", "5 stateful call p50", "stateful", "p50_ms"),
     Metric(
         "stateful_p99", "5 stateful call p99", "stateful", "p99_ms", headline=False, chart=False
     ),
-    Metric("state_miss", "6 state read, first (miss)", "state", "miss_ms"),
-    Metric("state_hit", "6 state read, repeated (hit) p50", "state", "hit_p50_ms"),
-    Metric("state_put", "6 state put (store the value)", "state", "put_ms", headline=False),
+    Metric("state_miss", "6 {state_mb} MB read, first (miss)", "state", "miss_ms"),
+    Metric("state_hit", "6 {state_mb} MB read, repeated (hit) p50", "state", "hit_p50_ms"),
+    Metric("state_put", "6 {state_mb} MB put (store the value)", "state", "put_ms", headline=False),
     Metric(
         "single_p50_traced",
         "1 single call p50, tracing on",
@@ -76,6 +76,12 @@ METRICS = (
     ),
 )
 BY_KEY = {m.key: m for m in METRICS}
+
+
+def label(report: dict, metric: Metric) -> str:
+    """The metric's label with this run's counts filled in."""
+    config = {"fanout": "?", "burst": "?", "state_mb": "?", **report.get("config", {})}
+    return metric.label.format(**config)
 
 
 def value(report: dict, system: str, metric: Metric) -> float | None:
@@ -135,7 +141,7 @@ def targets(report: dict) -> list[Target]:
             continue
         judged += 1
         if r >= 1:
-            behind.append(f"{metric.label} ({r:.2f}x)")
+            behind.append(f"{label(report, metric)} ({r:.2f}x)")
     out.append(
         Target(
             "ahead of Dask on every workload",
@@ -212,7 +218,7 @@ def table(report: dict) -> Table:
         if ours is None and metric.system == TRACED:
             continue
         grid.add_row(
-            metric.label,
+            label(report, metric),
             metric.unit,
             _fmt(ours, metric),
             _fmt(value(report, "ray", metric), metric),
@@ -325,13 +331,13 @@ def _short(y: float) -> str:
 
 
 def _tick(report: dict, metric: Metric) -> str:
-    label = metric.label.split(" ", 1)[-1].replace(" p50", "").replace(" (", "\n(")
+    text = label(report, metric).split(" ", 1)[-1].replace(" p50", "").replace(" (", "\n(")
     parts = []
     for peer in PEERS:
         r = ratio(report, metric, peer)
         if r is not None:
             parts.append(f"{r:.2f}x {NAMES[peer]}")
-    return label + ("\n" + " · ".join(parts) if parts else "")
+    return text + ("\n" + " · ".join(parts) if parts else "")
 
 
 def load(path: Path) -> dict[str, Any]:
