@@ -146,7 +146,11 @@ def targets(report: dict) -> list[Target]:
         Target(
             "ahead of Dask on every workload",
             f"every headline ratio < 1 ({judged} judged)",
-            "ahead on all" if not behind else "behind on: " + "; ".join(behind),
+            "n/a"
+            if judged == 0
+            else "behind on: " + "; ".join(behind)
+            if behind
+            else "ahead on all",
             None if judged == 0 else not behind,
         )
     )
