@@ -270,10 +270,7 @@ def start_cloudburst(
         cluster.start(
             f"executor{i}",
             "executor",
-            env={
-                "CLOUDBURST_CACHE_ADDRESS": cache,
-                "CLOUDBURST_SCHEDULER_ADDRESS": attach,
-                "CLOUDBURST_NODE_ID": f"node{i}",
-            },
+            # One cache, so one node: the executors keep the default node id.
+            env={"CLOUDBURST_CACHE_ADDRESS": cache, "CLOUDBURST_SCHEDULER_ADDRESS": attach},
         )
     cluster.wait_healthy()

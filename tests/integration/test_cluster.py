@@ -133,15 +133,19 @@ def test_dag_spans_both_executors(cluster: Cluster, spread: CloudburstConnection
 
 
 def test_state_is_shared_across_executors(cluster: Cluster, spread: CloudburstConnection) -> None:
-    """A value put from the host is read on both executors; a value put by a function on one
-    executor is read by a function on the other and from the host; a reference argument is
-    resolved from the store on whichever executor runs the call."""
+    """State lives in the cache, not in an executor: a value put from the host is read on both
+    executors, a value put by a function on one executor is read by a function on the other
+    and from the host, and a reference argument is resolved on both. Each check is a DAG of
+    two functions, which spread placement puts on the two executors."""
 
     def where(cloudburst: Any) -> str:
         return str(cloudburst.get_id().split("@")[1])
 
-    def read(cloudburst: Any, key: str) -> tuple[str, Any]:
+    def read_first(cloudburst: Any, key: str) -> tuple[str, Any]:
         return where(cloudburst), cloudburst.get_object(key)
+
+    def read_second(cloudburst: Any, key: str, first: tuple[str, Any]) -> list[tuple[str, Any]]:
+        return [first, (where(cloudburst), cloudburst.get_object(key))]
 
     def write(cloudburst: Any, key: str, value: Any) -> str:
         cloudburst.put_object(key, value)
@@ -150,31 +154,36 @@ def test_state_is_shared_across_executors(cluster: Cluster, spread: CloudburstCo
     def read_after(cloudburst: Any, key: str, writer: str) -> tuple[str, str, Any]:
         return writer, where(cloudburst), cloudburst.get_object(key)
 
-    def echo(cloudburst: Any, value: Any) -> tuple[str, Any]:
+    def echo_first(cloudburst: Any, value: Any) -> tuple[str, Any]:
         return where(cloudburst), value
+
+    def echo_second(cloudburst: Any, value: Any, first: tuple[str, Any]) -> list[tuple[str, Any]]:
+        return [first, (where(cloudburst), value)]
+
+    def register_pair(dag: str, first: Any, second: Any) -> None:
+        spread.register(first, f"{dag}_1")
+        spread.register(second, f"{dag}_2")
+        spread.register_dag(dag, [f"{dag}_1", f"{dag}_2"], [(f"{dag}_1", f"{dag}_2")])
 
     value = {"n": [1, 2, 3]}
     assert spread.put_object("shared-from-host", value)
-    spread.register(read, "state_read")
-    seen = [spread.exec_func("state_read", ["shared-from-host"]).get() for _ in range(4)]
-    assert len({host for host, _ in seen}) == 2, f"calls should reach both executors: {seen}"
-    assert [v for _, v in seen] == [value] * 4
+    register_pair("state_read", read_first, read_second)
+    key = ["shared-from-host"]
+    seen = spread.call_dag("state_read", {"state_read_1": key, "state_read_2": key}).get()
+    assert seen[0][0] != seen[1][0], seen
+    assert [v for _, v in seen] == [value, value]
 
-    spread.register(write, "state_write")
-    spread.register(read_after, "state_read_after")
-    spread.register_dag(
-        "state_handoff", ["state_write", "state_read_after"], [("state_write", "state_read_after")]
-    )
-    key = "written-in-a-function"
+    register_pair("state_handoff", write, read_after)
+    key = ["written-in-a-function"]
     writer, reader, got = spread.call_dag(
-        "state_handoff", {"state_write": [key, "v1"], "state_read_after": [key]}
+        "state_handoff", {"state_handoff_1": [*key, "v1"], "state_handoff_2": key}
     ).get()
     assert writer != reader
     assert got == "v1"
-    assert spread.get_object(key) == "v1"
+    assert spread.get_object("written-in-a-function") == "v1"
 
-    spread.register(echo, "state_echo")
-    ref = CloudburstReference("shared-from-host", True)
-    resolved = [spread.exec_func("state_echo", [ref]).get() for _ in range(2)]
-    assert len({host for host, _ in resolved}) == 2
-    assert [v for _, v in resolved] == [value] * 2
+    register_pair("state_ref", echo_first, echo_second)
+    ref = [CloudburstReference("shared-from-host", True)]
+    resolved = spread.call_dag("state_ref", {"state_ref_1": ref, "state_ref_2": ref}).get()
+    assert resolved[0][0] != resolved[1][0], resolved
+    assert [v for _, v in resolved] == [value, value]
