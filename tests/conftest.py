@@ -21,7 +21,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_cluster(home: Path, executors: int = 2, **env: str) -> LocalCluster:
+def start_cluster(home: Path, executors: int = 2, nodes: int = 1, **env: str) -> LocalCluster:
     """A running local cluster with its own ports; extra settings go through ``env``."""
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -29,6 +29,7 @@ def start_cluster(home: Path, executors: int = 2, **env: str) -> LocalCluster:
         cluster = LocalCluster(
             home=home,
             executors=executors,
+            nodes=nodes,
             scheduler_port=free_port(),
             management_port=free_port(),
             cache_port=free_port(),

@@ -65,7 +65,13 @@ def test_up_status_logs_down(env: dict[str, str]) -> None:
         assert info["ready"] is True
         services = info["services"]
         assert isinstance(services, list)
-        assert [s["name"] for s in services] == ["management", "cache", "scheduler", "executor-0"]
+        assert [s["name"] for s in services] == [
+            "management",
+            "storage",
+            "scheduler",
+            "node0-cache",
+            "node0-executor0",
+        ]
         assert all(s["state"] == "running" for s in services)
         pids = [s["pid"] for s in services]
 

@@ -85,16 +85,16 @@ def test_cached_lease_survives_an_executor_restart(crashable: LocalCluster, name
         assert [echo(i).get() for i in range(4)] == list(range(4))
         info = crashable.status()
         assert info is not None
-        victim = next(s for s in info.services if s.name == "executor-0")
+        victim = next(s for s in info.services if s.name == "node0-executor0")
         os.kill(victim.pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             now = crashable.status()
             assert now is not None
-            service = next(s for s in now.services if s.name == "executor-0")
+            service = next(s for s in now.services if s.name == "node0-executor0")
             if service.pid != victim.pid and service.state == "running":
                 break
             time.sleep(0.1)
         else:
-            raise AssertionError("executor-0 was not restarted")
+            raise AssertionError("node0-executor0 was not restarted")
         assert [echo(i).get() for i in range(10)] == list(range(10))

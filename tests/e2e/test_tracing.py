@@ -130,7 +130,7 @@ def test_cbctl_trace_draws_the_waterfall(spread: LocalCluster, name: str) -> Non
         f"execute {b}",
     ):
         assert span_name in shown.output
-    assert "executor-0" in shown.output and "executor-1" in shown.output
+    assert "node0-executor0" in shown.output and "node0-executor1" in shown.output
     last = runner.invoke(app, ["trace", "--last", *home], env={"COLUMNS": "160"})
     assert last.exit_code == 0 and f"execute {b}" in last.output
     as_json = runner.invoke(app, ["trace", future.obj_id, "--json", *home])

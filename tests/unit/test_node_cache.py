@@ -125,11 +125,6 @@ def test_oversized_new_version_drops_older_version() -> None:
     assert report.held == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store() returns [] for a too-large key it did not hold, though its docstring "
-    "says the result includes the key itself when it alone exceeds the limit",
-)
 def test_oversized_unheld_value_is_returned_as_evicted() -> None:
     """store() returns the key itself when its value alone exceeds the limit, held or not."""
     state = NodeCacheState(30)
@@ -190,8 +185,8 @@ def test_replacing_a_key_can_evict_others() -> None:
 def test_update_ignores_keys_not_held() -> None:
     """An update of a key the cache does not hold is refused and stores nothing."""
     state = NodeCacheState(100)
-    assert state.update("k", 3, b"v") is False
-    assert state.update("k", 3, None) is False
+    assert state.update("k", 3, b"v") == []
+    assert state.update("k", 3, None) == []
     assert "k" not in state
     assert state.bytes == 0
     assert state.report() is None
@@ -201,7 +196,7 @@ def test_update_applies_newer_seq() -> None:
     """An update with a newer seq replaces the held value and byte count."""
     state = NodeCacheState(100)
     state.store("k", 3, b"old")
-    assert state.update("k", 4, b"newer") is True
+    assert state.update("k", 4, b"newer") == []
     assert state.lookup("k") == Entry(4, b"newer")
     assert state.bytes == 5
 
@@ -210,8 +205,8 @@ def test_update_ignores_older_or_same_seq() -> None:
     """An update that arrives late (older or equal seq) does not replace a newer version."""
     state = NodeCacheState(100)
     state.store("k", 5, b"five")
-    assert state.update("k", 4, b"four!!") is True
-    assert state.update("k", 5, b"again!") is True
+    assert state.update("k", 4, b"four!!") == []
+    assert state.update("k", 5, b"again!") == []
     assert state.lookup("k") == Entry(5, b"five")
     assert state.bytes == 4
 
@@ -219,7 +214,7 @@ def test_update_ignores_older_or_same_seq() -> None:
 def test_update_none_drops_key() -> None:
     """An update saying the key was deleted drops it and reports it dropped."""
     state = _filled(100, "a", "b")
-    assert state.update("a", 9, None) is True
+    assert state.update("a", 9, None) == []
     assert "a" not in state
     assert state.bytes == 10
     report = state.report()
@@ -233,16 +228,12 @@ def test_update_is_reported_with_new_size() -> None:
     assert state.report() == Report(False, {"a": 17}, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="update() adds the size difference to bytes but never evicts, so a grown pushed "
-    "value leaves the cache over its byte limit",
-)
 def test_update_growing_a_value_keeps_within_limit() -> None:
     """After an update grows a held value, the cache still holds no more than its limit."""
     state = _filled(30, "a", "b", "c")
-    state.update("c", 2, b"c" * 25)
+    assert state.update("c", 2, b"c" * 25) == ["a", "b"]
     assert state.bytes <= state.max_bytes
+    assert "c" in state
     assert sum(state.held().values()) <= state.max_bytes
 
 
@@ -338,3 +329,12 @@ def test_full_report_of_empty_cache() -> None:
     """A full report is given even when nothing is held or changed."""
     state = NodeCacheState(10)
     assert state.report(full=True) == Report(True, {}, [])
+
+
+def test_update_to_a_value_over_the_limit_drops_the_key() -> None:
+    """A pushed value larger than the whole limit is not kept: the key is dropped and
+    returned, so the cache stops watching it."""
+    state = _filled(30, "a", "b")
+    assert state.update("a", 2, b"a" * 31) == ["a"]
+    assert "a" not in state
+    assert state.bytes == 10

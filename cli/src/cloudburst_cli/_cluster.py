@@ -44,15 +44,25 @@ def up(
             "--executors",
             "-e",
             min=1,
-            help="Executor processes.",
+            help="Executor processes per node.",
             show_default="one per core",
         ),
     ] = None,
+    nodes: Annotated[
+        int,
+        typer.Option(
+            "--nodes",
+            "-n",
+            min=1,
+            help="Nodes, each a cache with its own executors (locality is real between them).",
+        ),
+    ] = 1,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the cluster.")] = 60.0,
     home: HomeOption = None,
 ) -> None:
-    """Start a local cluster (cache, scheduler, management, executors) and wait until ready."""
-    cluster = LocalCluster(home=home, executors=executors)
+    """Start a local cluster (storage, scheduler, management; per node a cache and executors)
+    and wait until it is ready."""
+    cluster = LocalCluster(home=home, executors=executors, nodes=nodes)
     try:
         with errors.status("starting the cluster…") as spinner:
             result = cluster.up(timeout=timeout, progress=lambda m: spinner.update(m + "…"))

@@ -27,6 +27,7 @@ from cloudburst_protocol.errors import (
     UnavailableError,
 )
 from cloudburst_protocol.gen.common_pb2 import MULTI, NORMAL, SINGLE
+from cloudburst_protocol.values import Counter, Max, Priority
 
 from cloudburst._connection import CloudburstConnection, CloudburstFunction, DagRegistration
 from cloudburst._future import CloudburstFuture
@@ -46,6 +47,7 @@ __all__ = [
     "CloudburstFunction",
     "CloudburstFuture",
     "CloudburstReference",
+    "Counter",
     "DagNotFoundError",
     "DagRegistration",
     "ExecutorDiedError",
@@ -53,7 +55,9 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidDagError",
     "KeyNotFoundError",
+    "Max",
     "NoResourcesError",
+    "Priority",
     "RemoteFunctionError",
     "SerializationError",
     "UnavailableError",

@@ -15,7 +15,7 @@ from typing import Any
 
 import cloudpickle
 import grpc
-from cloudburst_protocol import config, serializer, tracing
+from cloudburst_protocol import config, serializer, tracing, values
 from cloudburst_protocol.errors import (
     CallTimeoutError,
     CloudburstError,
@@ -75,6 +75,7 @@ class _Lease:
     dag_version: str
     executors: list[tuple[str, str]]
     expires: float
+    node_count: int = 1
 
 
 class DagRegistration(tuple[bool, int]):
@@ -141,6 +142,7 @@ class CloudburstConnection:
         self._executor_channels: list[grpc.Channel] = []
         self._outstanding: dict[str, int] = {}
         self._rotation = 0
+        self._writer = values.Writer()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -309,7 +311,7 @@ class CloudburstConnection:
         reply = self._rpc(self._stub.GetObject, scheduler_pb2.GetObjectRequest(key=key))
         if not reply.found:
             raise KeyNotFoundError(f"key {key!r} is not in the store")
-        return serializer.loads(reply.value)
+        return values.unwrap(reply.lattice)
 
     def get(self, key: str) -> Any:
         """Older name of :meth:`get_object` that returns ``None`` for a missing key."""
@@ -319,8 +321,10 @@ class CloudburstConnection:
             return None
 
     def put_object(self, key: str, value: Any) -> bool:
-        """Stores ``value`` at ``key`` (last writer wins)."""
-        request = scheduler_pb2.PutObjectRequest(key=key, value=serializer.dumps(value))
+        """Stores ``value`` at ``key``. A plain value replaces what was there (last writer
+        wins); a ``set`` merges by union; ``Max``, ``Counter`` and ``Priority`` merge as
+        their names say (see :mod:`cloudburst_protocol.values`)."""
+        request = scheduler_pb2.PutObjectRequest(key=key, lattice=self._writer.wrap(key, value))
         self._rpc(self._stub.PutObject, request)
         return True
 
@@ -360,6 +364,8 @@ class CloudburstConnection:
         except CloudburstError as exc:
             span.end()
             return CloudburstFuture(request.call_id, self, error=exc)
+        if lease is not None and lease.node_count > 1 and _has_references(request):
+            lease = None  # the scheduler places calls by where their referenced data is
         if lease is None:
             inflight = self._stub.Call.future(request, timeout=self.call_timeout)
             if span.is_recording():
@@ -394,7 +400,13 @@ class CloudburstConnection:
             direct=reply.direct and bool(reply.executors),
             nodes=list(reply.nodes),
             dag_version=reply.dag_version,
-            executors=[(e.executor_id, e.address) for e in reply.executors],
+            # When the scheduler knows where the data is, stay on that node's executors.
+            executors=[
+                (e.executor_id, e.address)
+                for e in reply.executors
+                if not reply.preferred_node or e.node_id == reply.preferred_node
+            ],
+            node_count=len({e.node_id for e in reply.executors}),
             expires=now + reply.ttl_ms / 1000,
         )
         with self._lock:
@@ -409,9 +421,11 @@ class CloudburstConnection:
         self, lease: _Lease, request: scheduler_pb2.CallRequest, deadline_ms: int
     ) -> grpc.Future:
         with self._lock:
-            executor_id, address = min(
-                lease.executors, key=lambda e: (self._outstanding.get(e[1], 0), self._turn(e[1]))
-            )
+            # The executor with the fewest of this client's calls in flight; ties rotate.
+            least = min(self._outstanding.get(a, 0) for _, a in lease.executors)
+            tied = [e for e in lease.executors if self._outstanding.get(e[1], 0) == least]
+            self._rotation += 1
+            executor_id, address = tied[self._rotation % len(tied)]
             self._outstanding[address] = self._outstanding.get(address, 0) + 1
             stub = self._executors.get(address)
             if stub is None:
@@ -445,18 +459,13 @@ class CloudburstConnection:
         with self._lock:
             self._outstanding[address] -= 1
 
-    def _turn(self, address: str) -> int:
-        """Round-robin among equally loaded executors."""
-        self._rotation += 1
-        return (hash(address) + self._rotation) % 1024
-
     def _wait_for_key(self, key: str, timeout: float | None) -> bytes:
         wait = self.call_timeout if timeout is None else timeout
         request = scheduler_pb2.GetObjectRequest(key=key, wait_ms=max(1, int(wait * 1000)))
         reply = self._rpc(self._stub.GetObject, request, timeout=wait + ADMIN_TIMEOUT_S)
         if not reply.found:
             raise CallTimeoutError(f"no result for {key!r} after {wait:g} s")
-        return bytes(reply.value)
+        return values.unwrap_encoded(reply.lattice)
 
 
 def _keep_polling(channel: grpc.Channel) -> Any:
@@ -494,6 +503,14 @@ def _pickle_user_code(code: Any, payload: Any) -> bytes:
         return bytes(cloudpickle.dumps(payload))
     finally:
         cloudpickle.unregister_pickle_by_value(module)
+
+
+def _has_references(request: scheduler_pb2.CallRequest) -> bool:
+    return any(
+        argument.WhichOneof("kind") == "ref"
+        for arg_list in request.args.values()
+        for argument in arg_list.args
+    )
 
 
 def _as_list(args: Any) -> builtins.list[Any]:

@@ -1,23 +1,55 @@
-"""The cache's gRPC servicer: thin handlers over :class:`LatticeStore`."""
+"""The cache service in its two roles.
+
+``authority``: the storage authority, :class:`LatticeStore` served over gRPC, with a
+subscription stream that pushes every change of a watched key to the node caches.
+
+``node``: a node's cache. Reads are served from memory when the key is held (a hit);
+otherwise the key is watched on the authority's stream, which answers with its current value
+(a miss) and from then on pushes each change — so a held key is as fresh as the push, never
+polled. Writes go through to the authority, and the merged result is kept. Held keys are
+reported to the scheduler, which places calls where their data is.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
 
+import grpc
 import grpc.aio
 import structlog
-from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc, common_pb2
+from cloudburst_protocol import config
+from cloudburst_protocol.errors import CloudburstError, UnavailableError
+from cloudburst_protocol.gen import (
+    cache_pb2,
+    cache_pb2_grpc,
+    common_pb2,
+    scheduler_pb2,
+    scheduler_pb2_grpc,
+)
+from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
 
+from cloudburst_cache.node import NodeCacheState
 from cloudburst_cache.settings import CacheSettings
-from cloudburst_cache.store import LatticeStore
+from cloudburst_cache.store import LatticeStore, Version
 
 log = structlog.get_logger("cloudburst.cache")
+T = TypeVar("T")
 
 MAX_WAIT_MS = 600_000
+FETCH_TIMEOUT_S = 30.0
+REPORT_INTERVAL_S = 0.05
+RECONNECT_MAX_S = 2.0
 
 
-class CacheServicer(cache_pb2_grpc.CacheServicer):
+# -- authority ------------------------------------------------------------------------------
+
+
+class AuthorityServicer(cache_pb2_grpc.CacheServicer):
     def __init__(self, store: LatticeStore) -> None:
         self.store = store
 
@@ -29,17 +61,16 @@ class CacheServicer(cache_pb2_grpc.CacheServicer):
             await self.store.wait_for(keys, min(request.wait_ms, MAX_WAIT_MS) / 1000)
         entries = []
         for key in keys:
-            value = self.store.get(key)
-            if value is not None:
-                entries.append(cache_pb2.KeyLattice(key=key, lattice=value))
+            version = self.store.version(key)
+            if version is not None:
+                entries.append(_entry(key, version))
         return cache_pb2.CacheGetResponse(entries=entries)
 
     async def Put(
         self, request: cache_pb2.CachePutRequest, context: grpc.aio.ServicerContext
-    ) -> common_pb2.Empty:
-        for entry in request.entries:
-            self.store.put(entry.key, entry.lattice)
-        return common_pb2.Empty()
+    ) -> cache_pb2.CachePutResponse:
+        merged = [(e.key, self.store.put(e.key, e.lattice)) for e in request.entries]
+        return cache_pb2.CachePutResponse(entries=[_entry(k, v) for k, v in merged])
 
     async def Delete(
         self, request: cache_pb2.CacheDeleteRequest, context: grpc.aio.ServicerContext
@@ -53,28 +84,356 @@ class CacheServicer(cache_pb2_grpc.CacheServicer):
     ) -> cache_pb2.ListKeysResponse:
         return cache_pb2.ListKeysResponse(keys=self.store.keys(request.prefix))
 
+    async def Subscribe(
+        self,
+        request_iterator: AsyncIterator[cache_pb2.SubscribeRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[cache_pb2.KeyUpdate]:
+        watched: set[str] = set()
+        outbox: asyncio.Queue[cache_pb2.KeyUpdate] = asyncio.Queue()
+
+        def on_change(key: str, version: Version | None) -> None:
+            if key in watched:
+                outbox.put_nowait(_update(key, version))
+                if version is None:
+                    watched.discard(key)
+
+        async def read_requests() -> None:
+            async for request in request_iterator:
+                for watch in request.watch:
+                    version = self.store.version(watch.key)
+                    if version is None:
+                        watched.discard(watch.key)
+                        outbox.put_nowait(_update(watch.key, None))
+                        continue
+                    watched.add(watch.key)
+                    if version.seq > watch.seq:
+                        outbox.put_nowait(_update(watch.key, version))
+                watched.difference_update(request.unwatch)
+
+        self.store.add_listener(on_change)
+        reader = asyncio.create_task(read_requests())
+        try:
+            while not reader.done() or not outbox.empty():
+                getter = asyncio.ensure_future(outbox.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    yield getter.result()
+                else:
+                    getter.cancel()
+        finally:
+            reader.cancel()
+            self.store.remove_listener(on_change)
+
+    async def Stats(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.CacheStats:
+        return cache_pb2.CacheStats(
+            role="authority", keys=len(self.store), bytes=max(0, self.store.bytes)
+        )
+
+
+def _entry(key: str, version: Version) -> cache_pb2.KeyLattice:
+    return cache_pb2.KeyLattice(key=key, lattice=version.encoded, seq=version.seq)
+
+
+def _update(key: str, version: Version | None) -> cache_pb2.KeyUpdate:
+    if version is None:
+        return cache_pb2.KeyUpdate(key=key, absent=True)
+    return cache_pb2.KeyUpdate(key=key, lattice=version.encoded, seq=version.seq)
+
+
+# -- node cache -----------------------------------------------------------------------------
+
+
+class NodeCache:
+    """A node's cache in front of the authority (see the module docstring)."""
+
+    def __init__(self, settings: CacheSettings) -> None:
+        self.settings = settings
+        self.state = NodeCacheState(settings.max_bytes)
+        self._channel = grpc.aio.insecure_channel(
+            settings.authority_address, options=config.CHANNEL_OPTIONS
+        )
+        self.authority = cache_pb2_grpc.CacheStub(self._channel)
+        self._requests: asyncio.Queue[cache_pb2.SubscribeRequest] = asyncio.Queue()
+        self._fetching: dict[str, asyncio.Future[cache_pb2.KeyUpdate]] = {}
+        self._connected = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._subscription()))
+        self._tasks.append(asyncio.create_task(self._report_keys()))
+        await asyncio.wait_for(self._connected.wait(), 30)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self._channel.close()
+
+    # reads and writes
+
+    async def get(self, keys: list[str], wait_ms: int) -> cache_pb2.CacheGetResponse:
+        found: dict[str, cache_pb2.KeyLattice] = {}
+        missing: list[str] = []
+        for key in dict.fromkeys(keys):
+            entry = self.state.lookup(key)
+            if entry is None:
+                missing.append(key)
+            else:
+                found[key] = cache_pb2.KeyLattice(key=key, lattice=entry.encoded, seq=entry.seq)
+        if missing:
+            for key, update in zip(missing, await self._fetch(missing), strict=True):
+                if not update.absent:
+                    found[key] = cache_pb2.KeyLattice(
+                        key=key, lattice=update.lattice, seq=update.seq
+                    )
+            absent = [k for k in missing if k not in found]
+            if absent and wait_ms:
+                reply = await self._call(
+                    self.authority.Get(
+                        cache_pb2.CacheGetRequest(keys=absent, wait_ms=wait_ms),
+                        timeout=wait_ms / 1000 + FETCH_TIMEOUT_S,
+                    )
+                )
+                for entry in reply.entries:
+                    found[entry.key] = entry
+                    self._keep(entry.key, entry.seq, entry.lattice)
+        return cache_pb2.CacheGetResponse(
+            entries=[found[k] for k in keys if k in found], misses=missing
+        )
+
+    async def put(self, entries: list[cache_pb2.KeyLattice]) -> cache_pb2.CachePutResponse:
+        reply: cache_pb2.CachePutResponse = await self._call(
+            self.authority.Put(cache_pb2.CachePutRequest(entries=entries), timeout=FETCH_TIMEOUT_S)
+        )
+        for entry in reply.entries:
+            self._keep(entry.key, entry.seq, entry.lattice)
+        return reply
+
+    async def delete(self, keys: list[str]) -> None:
+        await self._call(
+            self.authority.Delete(cache_pb2.CacheDeleteRequest(keys=keys), timeout=FETCH_TIMEOUT_S)
+        )
+        for key in keys:
+            if self.state.drop(key):
+                self._requests.put_nowait(cache_pb2.SubscribeRequest(unwatch=[key]))
+
+    async def list_keys(self, prefix: str) -> cache_pb2.ListKeysResponse:
+        return await self._call(
+            self.authority.ListKeys(
+                cache_pb2.ListKeysRequest(prefix=prefix), timeout=FETCH_TIMEOUT_S
+            )
+        )
+
+    def stats(self) -> cache_pb2.CacheStats:
+        s = self.state
+        return cache_pb2.CacheStats(
+            role="node",
+            node_id=self.settings.node_id,
+            keys=len(s),
+            bytes=s.bytes,
+            hits=s.hits,
+            misses=s.misses,
+            evictions=s.evictions,
+            max_bytes=s.max_bytes,
+        )
+
+    def _keep(self, key: str, seq: int, encoded: bytes) -> None:
+        """Holds a version the authority just gave us and keeps it fresh by watching it."""
+        held = key in self.state
+        evicted = self.state.store(key, seq, encoded)
+        request = cache_pb2.SubscribeRequest(unwatch=evicted)
+        if not held and key in self.state:
+            request.watch.append(cache_pb2.WatchKey(key=key, seq=seq))
+        if request.watch or request.unwatch:
+            self._requests.put_nowait(request)
+
+    async def _fetch(self, keys: list[str]) -> list[cache_pb2.KeyUpdate]:
+        """Watches ``keys``; the stream answers with each one's current value (or absent)."""
+        loop = asyncio.get_running_loop()
+        futures = []
+        new = []
+        for key in keys:
+            future = self._fetching.get(key)
+            if future is None:
+                future = self._fetching[key] = loop.create_future()
+                new.append(key)
+            futures.append(future)
+        if new:
+            if not self._connected.is_set():
+                raise UnavailableError("the node cache is not connected to the storage authority")
+            self._requests.put_nowait(
+                cache_pb2.SubscribeRequest(watch=[cache_pb2.WatchKey(key=k) for k in new])
+            )
+        try:
+            return list(await asyncio.wait_for(asyncio.gather(*futures), FETCH_TIMEOUT_S))
+        except TimeoutError:
+            raise UnavailableError("the storage authority did not answer in time") from None
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, self.settings.authority_address) from None
+
+    # the subscription stream
+
+    async def _subscription(self) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                await self._subscribe_once()
+            except (grpc.RpcError, OSError) as exc:
+                log.warning("authority stream down", error=str(exc)[:200])
+            self._connected.clear()
+            # Without the stream nothing held can be trusted to be fresh.
+            self.state.clear()
+            for future in self._fetching.values():
+                if not future.done():
+                    future.set_exception(UnavailableError("the storage authority went away"))
+            self._fetching.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, RECONNECT_MAX_S)
+
+    async def _subscribe_once(self) -> None:
+        while not self._requests.empty():
+            self._requests.get_nowait()  # requests of a previous stream are void
+
+        async def requests() -> AsyncIterator[cache_pb2.SubscribeRequest]:
+            while True:
+                yield await self._requests.get()
+
+        call = self.authority.Subscribe(requests(), wait_for_ready=True)
+        self._connected.set()
+        log.info("subscribed to the storage authority", authority=self.settings.authority_address)
+        async for update in call:
+            future = self._fetching.pop(update.key, None)
+            if future is not None:
+                if not update.absent:
+                    evicted = self.state.store(update.key, update.seq, update.lattice)
+                    if evicted:
+                        self._requests.put_nowait(cache_pb2.SubscribeRequest(unwatch=evicted))
+                if not future.done():
+                    future.set_result(update)
+            else:
+                evicted = self.state.update(
+                    update.key, update.seq, None if update.absent else update.lattice
+                )
+                if evicted:
+                    self._requests.put_nowait(cache_pb2.SubscribeRequest(unwatch=evicted))
+
+    # locality reports
+
+    async def _report_keys(self) -> None:
+        channel = grpc.aio.insecure_channel(
+            self.settings.scheduler_address, options=config.CHANNEL_OPTIONS
+        )
+        stub = scheduler_pb2_grpc.SchedulerStub(channel)
+        try:
+            while True:
+                try:
+                    await self._report_session(stub)
+                except (grpc.RpcError, OSError) as exc:
+                    log.info("key reports paused", error=str(exc)[:200])
+                await asyncio.sleep(1.0)
+        finally:
+            await channel.close()
+
+    async def _report_session(self, stub: scheduler_pb2_grpc.SchedulerStub) -> None:
+        async def reports() -> AsyncIterator[scheduler_pb2.KeyReport]:
+            full = True
+            while True:
+                report = self.state.report(full=full)
+                full = False
+                if report is not None:
+                    yield scheduler_pb2.KeyReport(
+                        node_id=self.settings.node_id,
+                        full=report.full,
+                        held=[scheduler_pb2.KeySize(key=k, size=v) for k, v in report.held.items()],
+                        dropped=report.dropped,
+                    )
+                await asyncio.sleep(REPORT_INTERVAL_S)
+
+        await stub.ReportKeys(reports(), wait_for_ready=True)
+
+
+class NodeCacheServicer(cache_pb2_grpc.CacheServicer):
+    def __init__(self, cache: NodeCache) -> None:
+        self.cache = cache
+
+    async def Get(
+        self, request: cache_pb2.CacheGetRequest, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.CacheGetResponse:
+        return await self.cache.get(list(request.keys), min(request.wait_ms, MAX_WAIT_MS))
+
+    async def Put(
+        self, request: cache_pb2.CachePutRequest, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.CachePutResponse:
+        return await self.cache.put(list(request.entries))
+
+    async def Delete(
+        self, request: cache_pb2.CacheDeleteRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        await self.cache.delete(list(request.keys))
+        return common_pb2.Empty()
+
+    async def ListKeys(
+        self, request: cache_pb2.ListKeysRequest, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.ListKeysResponse:
+        return await self.cache.list_keys(request.prefix)
+
+    async def Stats(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.CacheStats:
+        return self.cache.stats()
+
+
+# -- process ----------------------------------------------------------------------------------
+
 
 class CacheServer:
-    """The cache process: start, serve, stop gracefully."""
+    """The cache process in either role: start, serve, stop gracefully."""
 
     def __init__(self, settings: CacheSettings) -> None:
         self.settings = settings
         self.store = LatticeStore()
+        self.node: NodeCache | None = None
         self._server, self._health = new_server()
-        cache_pb2_grpc.add_CacheServicer_to_server(CacheServicer(self.store), self._server)
+        servicer: cache_pb2_grpc.CacheServicer
+        if settings.role == "node":
+            if not settings.authority_address:
+                raise CloudburstError("a node cache needs CLOUDBURST_STORAGE_ADDRESS")
+            self.node = NodeCache(settings)
+            servicer = NodeCacheServicer(self.node)
+        else:
+            servicer = AuthorityServicer(self.store)
+        cache_pb2_grpc.add_CacheServicer_to_server(servicer, self._server)
         self.port = 0
 
     async def start(self) -> None:
-        self.port = self._server.add_insecure_port(self.settings.address)
-        if self.port == 0:
-            raise OSError(f"cache cannot listen on {self.settings.address}")
+        if self.node is not None:
+            await self.node.start()
+        for address in self.settings.listen:
+            port = self._server.add_insecure_port(address)
+            if port == 0:
+                raise OSError(f"cache cannot listen on {address}")
+            if not address.startswith("unix:"):
+                self.port = port
         await self._server.start()
         await set_serving(self._health, True)
-        log.info("cache serving", address=f"{self.settings.host}:{self.port}")
+        log.info(
+            "cache serving",
+            role=self.settings.role,
+            node_id=self.settings.node_id,
+            listen=self.settings.listen,
+        )
 
     async def stop(self, grace: float = 2.0) -> None:
         await set_serving(self._health, False)
         await self._server.stop(grace)
+        if self.node is not None:
+            await self.node.stop()
 
     async def __aenter__(self) -> CacheServer:
         await self.start()
@@ -85,6 +444,9 @@ class CacheServer:
 
 
 async def serve(settings: CacheSettings) -> None:
+    started = time.monotonic()
     server = CacheServer(settings)
     await server.start()
-    await run_until_stopped(asyncio.Event(), server.stop)
+    log.debug("cache started", seconds=round(time.monotonic() - started, 3))
+    with contextlib.suppress(asyncio.CancelledError):
+        await run_until_stopped(asyncio.Event(), server.stop)

@@ -6,19 +6,54 @@ from dataclasses import dataclass
 
 from cloudburst_protocol import config
 
+ROLE_ENV = "CLOUDBURST_CACHE_ROLE"
+SOCKET_ENV = "CLOUDBURST_CACHE_SOCKET"
+MAX_BYTES_ENV = "CLOUDBURST_CACHE_MAX_BYTES"
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+ROLES = ("authority", "node")
+
 
 @dataclass(frozen=True, slots=True)
 class CacheSettings:
+    """``authority``: the storage authority (the embedded store). ``node``: a node's cache in
+    front of the authority at ``authority_address``, serving its executors on a unix socket
+    (``socket_path``) and, if ``port`` is set, on TCP."""
+
+    role: str
     host: str
     port: int
+    socket_path: str
+    authority_address: str
+    scheduler_address: str
+    node_id: str
+    max_bytes: int
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def listen(self) -> list[str]:
+        addresses = []
+        if self.socket_path:
+            addresses.append(f"unix:{self.socket_path}")
+        if self.port or self.role == "authority" or not self.socket_path:
+            addresses.append(self.address)
+        return addresses
+
     @classmethod
     def from_env(cls) -> CacheSettings:
+        role = config.env_str(ROLE_ENV, "authority")
+        if role not in ROLES:
+            raise ValueError(f"{ROLE_ENV} must be one of {ROLES}, got {role!r}")
+        default_port = config.DEFAULT_CACHE_PORT if role == "authority" else 0
         return cls(
+            role=role,
             host=config.host(),
-            port=config.env_int(config.CACHE_PORT_ENV, config.DEFAULT_CACHE_PORT),
+            port=config.env_int(config.CACHE_PORT_ENV, default_port),
+            socket_path=config.env_str(SOCKET_ENV, ""),
+            authority_address=config.env_str(config.STORAGE_ADDRESS_ENV, ""),
+            scheduler_address=config.scheduler_address(),
+            node_id=config.env_str(config.NODE_ID_ENV, "node0"),
+            max_bytes=config.env_int(MAX_BYTES_ENV, DEFAULT_MAX_BYTES),
         )

@@ -1,34 +1,64 @@
-"""The in-memory lattice store: merge on write, wait-for-key on read. No I/O."""
+"""The in-memory lattice store: merge on write, wait-for-key on read, change notifications.
+No I/O: the server layer wires notifications to subscribers."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from cloudburst_lattices import Lattice, LatticeDecodeError, decode, encode
 from cloudburst_protocol.errors import InvalidArgumentError
+
+from cloudburst_cache.values import describe_kind
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """A key's value after one change: its sequence number in the store's total order of
+    changes, the lattice, and its encoding."""
+
+    seq: int
+    lattice: Lattice
+    encoded: bytes
+
+
+Listener = Callable[[str, "Version | None"], None]
 
 
 class LatticeStore:
     """Keys to lattices. Every write merges, so concurrent writers never lose an update.
 
-    Values are kept decoded (to merge) and encoded (to serve reads without re-encoding).
-    Readers may wait for a missing key: they are woken by the write that creates it.
+    Every change gets the next sequence number; listeners hear of each change (``None`` for a
+    deletion). Readers may wait for a missing key: the write that creates it wakes them.
     """
 
     def __init__(self) -> None:
-        self._values: dict[str, tuple[Lattice, bytes]] = {}
+        self._values: dict[str, Version] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._listeners: list[Listener] = []
+        self.seq = 0
+        self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._values)
 
-    def get(self, key: str) -> bytes | None:
-        entry = self._values.get(key)
-        return entry[1] if entry is not None else None
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
 
-    def put(self, key: str, encoded: bytes) -> bytes:
-        """Merges an encoded lattice into ``key``; returns the encoded merged value."""
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def get(self, key: str) -> bytes | None:
+        version = self._values.get(key)
+        return version.encoded if version is not None else None
+
+    def version(self, key: str) -> Version | None:
+        return self._values.get(key)
+
+    def put(self, key: str, encoded: bytes) -> Version:
+        """Merges an encoded lattice into ``key``; returns the merged version."""
         if not key:
             raise InvalidArgumentError("key must not be empty")
         try:
@@ -37,27 +67,46 @@ class LatticeStore:
             raise InvalidArgumentError(f"value for key {key!r} is not a lattice: {exc}") from exc
         current = self._values.get(key)
         if current is None:
-            merged, merged_bytes = incoming, encoded
+            merged, merged_bytes = incoming, bytes(encoded)
         else:
-            old = current[0]
+            old = current.lattice
             if type(old) is not type(incoming):
                 raise InvalidArgumentError(
-                    f"key {key!r} holds a {type(old).__name__}; "
-                    f"cannot merge a {type(incoming).__name__} into it"
+                    f"key {key!r} holds {describe_kind(old)}; {describe_kind(incoming)} cannot "
+                    "be merged into it (delete the key first to change its kind)"
                 )
             merged = old.merge(incoming)  # type: ignore[arg-type]  # same type checked above
-            merged_bytes = current[1] if merged == old else encode(merged)
-        self._values[key] = (merged, merged_bytes)
-        for waiter in self._waiters.pop(key, ()):
-            if not waiter.done():
-                waiter.set_result(None)
-        return merged_bytes
+            if merged == old:
+                self._wake(key)
+                return current  # nothing changed: no new version
+            merged_bytes = encode(merged)
+            self.bytes -= len(current.encoded)
+        self.seq += 1
+        version = Version(self.seq, merged, merged_bytes)
+        self._values[key] = version
+        self.bytes += len(merged_bytes)
+        self._wake(key)
+        for listener in list(self._listeners):
+            listener(key, version)
+        return version
 
     def delete(self, key: str) -> bool:
-        return self._values.pop(key, None) is not None
+        version = self._values.pop(key, None)
+        if version is None:
+            return False
+        self.seq += 1
+        self.bytes -= len(version.encoded)
+        for listener in list(self._listeners):
+            listener(key, None)
+        return True
 
     def keys(self, prefix: str = "") -> list[str]:
         return sorted(k for k in self._values if k.startswith(prefix))
+
+    def _wake(self, key: str) -> None:
+        for waiter in self._waiters.pop(key, ()):
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait_for(self, keys: Iterable[str], timeout: float) -> None:
         """Returns once every key exists or ``timeout`` seconds have passed."""

@@ -58,6 +58,9 @@ class UserLibrary:
         self._id = messaging_id
         self._inbox = inbox
         self._send = send
+        self._writer = values.Writer(clock)
+        # Keys read during the current call (the executor reports them for placement).
+        self.reads: set[str] = set()
 
     def get_object(self, key: str) -> Any:
         """The value stored at ``key``; raises ``KeyNotFoundError`` if there is none."""
@@ -75,9 +78,10 @@ class UserLibrary:
         return self._fetch([key]).get(key)
 
     def put_object(self, key: str, value: Any) -> bool:
-        """Stores ``value`` at ``key`` (last writer wins)."""
+        """Stores ``value`` at ``key``: last writer wins, a ``set`` merges by union, and
+        ``Max``/``Counter``/``Priority`` merge as their names say."""
         _check_key(key)
-        lattice = values.wrap(value, self._clock)
+        lattice = self._writer.wrap(key, value)
         try:
             self._cache.Put(
                 cache_pb2.CachePutRequest(entries=[cache_pb2.KeyLattice(key=key, lattice=lattice)]),
@@ -113,11 +117,16 @@ class UserLibrary:
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, "cache") from None
         found = {entry.key: values.unwrap(entry.lattice) for entry in reply.entries}
+        self.reads.update(keys)
         span = trace.get_current_span()
         if span.is_recording():
             span.add_event(
                 "cloudburst.get",
-                {"keys": keys, "cloudburst.cache.misses": [k for k in keys if k not in found]},
+                {
+                    "keys": keys,
+                    "cloudburst.cache.misses": list(reply.misses),
+                    "cloudburst.absent": [k for k in keys if k not in found],
+                },
             )
         return found
 

@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 import grpc.aio
 import structlog
+from cloudburst_lattices import LWW, decode
 from cloudburst_protocol import config, serializer, tracing, values
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import (
@@ -50,6 +51,7 @@ _tracer = tracing.tracer("cloudburst.executor")
 
 FN_BODY = "__cb/fn/"
 RECONNECT_MAX_S = 2.0
+USAGE_REPORT_S = 0.1
 
 
 @dataclass(eq=False)
@@ -120,6 +122,10 @@ class SchedulerLink:
                 ex.apply_registry(message.registry)
                 ack = scheduler_pb2.RegistryAck(seq=message.registry.seq)
                 await self._write(scheduler_pb2.ExecutorMessage(registry_ack=ack))
+
+    async def send_usage(self, usage: scheduler_pb2.KeyUsage) -> None:
+        with contextlib.suppress(grpc.RpcError):
+            await self._write(scheduler_pb2.ExecutorMessage(key_usage=usage))
 
     async def send_result(self, result: scheduler_pb2.CallResult) -> None:
         if not await self._write(scheduler_pb2.ExecutorMessage(result=result)):
@@ -208,6 +214,9 @@ class ExecutorServer:
         self.registry_dags: dict[str, str] = {}
         # Direct calls waiting for their sink's outcome.
         self.direct: dict[str, asyncio.Future[common_pb2.Outcome]] = {}
+        self._reads: dict[str, set[str]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._usage_flush: asyncio.TimerHandle | None = None
         self.queue: asyncio.Queue[Work] = asyncio.Queue()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cb-user")
         self._cache_channel = grpc.aio.insecure_channel(
@@ -438,8 +447,36 @@ class ExecutorServer:
         self, fn: LoadedFunction, explicit: list[Any], upstream_values: list[bytes]
     ) -> bytes:
         args = [*explicit, *(serializer.loads(v) for v in upstream_values)]
-        result = fn(self.library, args)
+        assert self.library is not None
+        self.library.reads.clear()
+        try:
+            result = fn(self.library, args)
+        finally:
+            if self.library.reads:
+                reads = list(self.library.reads)
+                assert self._loop is not None
+                self._loop.call_soon_threadsafe(self._note_reads, fn.name, reads)
         return serializer.dumps(result)
+
+    def _note_reads(self, function: str, keys: list[str]) -> None:
+        """Remembers what a function read; reported to the scheduler (placement) in batches."""
+        self._reads.setdefault(function, set()).update(keys)
+        if self._usage_flush is None:
+            self._usage_flush = asyncio.get_running_loop().call_later(
+                USAGE_REPORT_S, self._report_usage
+            )
+
+    def _report_usage(self) -> None:
+        self._usage_flush = None
+        reads, self._reads = self._reads, {}
+        link = next(iter(self.links_by_id.values()), None)
+        if link is None:
+            return
+        for function, keys in reads.items():
+            usage = scheduler_pb2.KeyUsage(function=function, keys=sorted(keys))
+            task = asyncio.create_task(link.send_usage(usage))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def _function(self, node: executor_pb2.DagNode) -> LoadedFunction:
         fn = self.functions.get(node.digest)
@@ -473,11 +510,13 @@ class ExecutorServer:
                 )
             except grpc.RpcError as exc:
                 raise error_from_rpc(exc, "cache") from None
-            fetched = {e.key: values.unwrap_encoded(e.lattice) for e in reply.entries}
+            fetched = {e.key: e.lattice for e in reply.entries}
             missing = [k for k in keys if k not in fetched]
+            self._note_reads(function, keys)
             if span.is_recording():
-                span.set_attribute("cloudburst.cache.hits", sorted(fetched))
-                span.set_attribute("cloudburst.cache.misses", missing)
+                misses = set(reply.misses)
+                span.set_attribute("cloudburst.cache.hits", [k for k in keys if k not in misses])
+                span.set_attribute("cloudburst.cache.misses", sorted(misses))
             if missing:
                 raise KeyNotFoundError(
                     f"referenced key(s) not in the store: {', '.join(map(repr, missing))}"
@@ -485,10 +524,7 @@ class ExecutorServer:
         resolved: list[Any] = []
         for argument in arguments:
             if argument.WhichOneof("kind") == "ref":
-                raw = fetched[argument.ref.key]
-                resolved.append(
-                    serializer.loads(raw) if argument.ref.deserialize else serializer.payload(raw)
-                )
+                resolved.append(_referenced(fetched[argument.ref.key], argument.ref.deserialize))
             else:
                 resolved.append(serializer.loads(argument.value))
         return resolved
@@ -541,6 +577,18 @@ class ExecutorServer:
         assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(self.peers.send(address, message), self._loop)
         future.result(timeout=15)
+
+
+def _referenced(lattice_bytes: bytes, deserialize: bool) -> Any:
+    """A referenced key's value: the Python value, or with ``deserialize=False`` the stored
+    bytes (a plain value's encoding — its own bytes for bytes and str values — or, for merged
+    kinds, the encoded lattice)."""
+    lattice = decode(lattice_bytes)
+    if deserialize:
+        return values.from_lattice(lattice)
+    if isinstance(lattice, LWW):
+        return serializer.payload(lattice.value)
+    return lattice_bytes
 
 
 def _invalid_direct_call(trigger: executor_pb2.Trigger, in_flight: dict[str, Any]) -> str | None:

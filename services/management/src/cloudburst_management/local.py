@@ -1,10 +1,10 @@
 """Starting, inspecting and stopping a local cluster from a shell or a test.
 
 ``LocalCluster.up()`` starts the management service as a detached process group, which in
-turn starts the cache, the scheduler and the executors; it returns once every service is
-healthy. The cluster's state file (``$CLOUDBURST_HOME/cluster.json``) records the process
-group, so ``down()`` leaves no process behind and ``up()`` can clean up a cluster left by a
-crash.
+turn starts the storage, the scheduler, and on each node a cache and its executors; it
+returns once every service is healthy. The cluster's state file
+(``$CLOUDBURST_HOME/cluster.json``) records the process group, so ``down()`` leaves no
+process behind and ``up()`` can clean up a cluster left by a crash.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from cloudburst_protocol import config
 from cloudburst_protocol.errors import CloudburstError
 from cloudburst_protocol.gen import common_pb2, management_pb2_grpc
 
-from cloudburst_management.settings import EXECUTORS_ENV, default_executors
+from cloudburst_management.settings import EXECUTORS_ENV, NODES_ENV, default_executors
 
 STATE_FILE = "cluster.json"
 LOCK_FILE = "cluster.lock"
@@ -70,6 +70,7 @@ class ClusterState:
     scheduler_address: str
     executors: int
     started_at: float
+    nodes: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class LocalCluster:
         self,
         home: Path | None = None,
         executors: int | None = None,
+        nodes: int = 1,
         host: str | None = None,
         scheduler_port: int | None = None,
         management_port: int | None = None,
@@ -93,7 +95,10 @@ class LocalCluster:
         self.home = (home or config.home()).expanduser()
         self.executors = executors if executors is not None else default_executors()
         if self.executors < 1:
-            raise ValueError("a cluster needs at least one executor")
+            raise ValueError("a cluster needs at least one executor per node")
+        if nodes < 1:
+            raise ValueError("a cluster needs at least one node")
+        self.nodes = nodes
         self.host = host or config.host()
         self.scheduler_port = scheduler_port or config.env_int(
             config.SCHEDULER_PORT_ENV, config.DEFAULT_SCHEDULER_PORT
@@ -147,6 +152,7 @@ class LocalCluster:
                     config.CACHE_PORT_ENV: str(self.cache_port),
                     config.HOME_ENV: str(self.home),
                     EXECUTORS_ENV: str(self.executors),
+                    NODES_ENV: str(self.nodes),
                     "PYTHONUNBUFFERED": "1",
                 }
             )
@@ -172,6 +178,7 @@ class LocalCluster:
                 management_address=self.management_address,
                 scheduler_address=self.scheduler_address,
                 executors=self.executors,
+                nodes=self.nodes,
                 started_at=time.time(),
             )
             self._write_state(state)

@@ -79,27 +79,57 @@ class Supervisor:
         return Child(name, kind, module, env, s.log_dir / f"{name}.log")
 
     def plan(self) -> None:
+        """The cluster's processes: the storage authority, the scheduler, and per node a
+        cache (on a unix socket) with its executors."""
         s = self.settings
-        self.children = [
-            self._child("cache", "cache", "cloudburst_cache", {}),
-            self._child(
-                "scheduler",
-                "scheduler",
-                "cloudburst_scheduler",
-                {"CLOUDBURST_SCHEDULER_ID": "sched-0"},
-            ),
-        ]
-        self.children[0].address = s.cache_address
-        self.children[1].address = s.scheduler_address
-        for i in range(s.executors):
-            self.children.append(
-                self._child(
-                    f"executor-{i}",
-                    "executor",
-                    "cloudburst_executor",
-                    {config.EXECUTOR_ID_ENV: f"node0-exec{i}", config.NODE_ID_ENV: "node0"},
-                )
+        storage = self._child(
+            "storage", "storage", "cloudburst_cache", {"CLOUDBURST_CACHE_ROLE": "authority"}
+        )
+        storage.address = s.cache_address
+        scheduler = self._child(
+            "scheduler", "scheduler", "cloudburst_scheduler", {"CLOUDBURST_SCHEDULER_ID": "sched-0"}
+        )
+        scheduler.address = s.scheduler_address
+        self.children = [storage, scheduler]
+        for k in range(s.nodes):
+            node = f"node{k}"
+            socket_path = s.home / "run" / f"{node}-cache.sock"
+            socket_path.parent.mkdir(parents=True, exist_ok=True)
+            cache_address = f"unix:{socket_path}"
+            cache = self._child(
+                f"{node}-cache",
+                "cache",
+                "cloudburst_cache",
+                {
+                    "CLOUDBURST_CACHE_ROLE": "node",
+                    "CLOUDBURST_CACHE_SOCKET": str(socket_path),
+                    config.CACHE_PORT_ENV: "0",
+                    config.STORAGE_ADDRESS_ENV: s.cache_address,
+                    config.NODE_ID_ENV: node,
+                },
             )
+            cache.address = cache_address
+            self.children.append(cache)
+            for i in range(s.executors):
+                self.children.append(
+                    self._child(
+                        f"{node}-executor{i}",
+                        "executor",
+                        "cloudburst_executor",
+                        {
+                            config.EXECUTOR_ID_ENV: f"{node}-exec{i}",
+                            config.NODE_ID_ENV: node,
+                            config.CACHE_ADDRESS_ENV: cache_address,
+                        },
+                    )
+                )
+
+    def _stages(self) -> list[list[Child]]:
+        """Start order: each stage becomes healthy before the next starts."""
+        return [
+            [c for c in self.children if c.kind == kind]
+            for kind in ("storage", "scheduler", "cache", "executor")
+        ]
 
     async def _spawn(self, child: Child) -> None:
         child.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,27 +224,22 @@ class Supervisor:
 
     async def start(self) -> None:
         self.plan()
-        for child in self.children[:2]:
-            await self._spawn(child)
-            if not await self._wait_healthy(child, 30):
-                child.state = "failed"
-                raise RuntimeError(f"{child.name} did not become healthy; see {child.log_path}")
-        executors = self.children[2:]
-        for child in executors:
-            await self._spawn(child)
-        results = await asyncio.gather(*(self._wait_healthy(c, 60) for c in executors))
-        for child, ok in zip(executors, results, strict=True):
-            if not ok:
-                child.state = "failed"
-                raise RuntimeError(f"{child.name} did not become healthy; see {child.log_path}")
+        for stage in self._stages():
+            for child in stage:
+                await self._spawn(child)
+            results = await asyncio.gather(*(self._wait_healthy(c, 60) for c in stage))
+            for child, ok in zip(stage, results, strict=True):
+                if not ok:
+                    child.state = "failed"
+                    raise RuntimeError(f"{child.name} did not become healthy; see {child.log_path}")
         self.ready = True
-        log.info("cluster ready", executors=len(executors))
+        log.info("cluster ready", nodes=self.settings.nodes, executors=self.settings.executors)
 
     async def stop(self) -> None:
         self.stopping = True
         self.ready = False
         # Executors first, the store last, so in-flight work can still write.
-        for group in (self.children[2:], self.children[1:2], self.children[:1]):
+        for group in reversed(self._stages()):
             procs = [c.process for c in group if c.process and c.process.returncode is None]
             for proc in procs:
                 with contextlib.suppress(ProcessLookupError):

@@ -9,6 +9,7 @@ from pathlib import Path
 from cloudburst_protocol import config
 
 EXECUTORS_ENV = "CLOUDBURST_EXECUTORS"
+NODES_ENV = "CLOUDBURST_NODES"
 
 
 def default_executors() -> int:
@@ -22,6 +23,7 @@ class ManagementSettings:
     scheduler_port: int
     cache_port: int
     executors: int
+    nodes: int
     home: Path
 
     @property
@@ -48,5 +50,6 @@ class ManagementSettings:
             scheduler_port=config.env_int(config.SCHEDULER_PORT_ENV, config.DEFAULT_SCHEDULER_PORT),
             cache_port=config.env_int(config.CACHE_PORT_ENV, config.DEFAULT_CACHE_PORT),
             executors=config.env_int(EXECUTORS_ENV, default_executors()),
+            nodes=config.env_int(NODES_ENV, 1),
             home=config.home(),
         )

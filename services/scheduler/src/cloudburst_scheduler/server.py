@@ -34,12 +34,13 @@ from cloudburst_protocol.gen import (
     scheduler_pb2,
     scheduler_pb2_grpc,
 )
+from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from cloudburst_scheduler.dags import DagShape, single_function, validate_dag
-from cloudburst_scheduler.placement import ExecutorView, Placement
+from cloudburst_scheduler.placement import ExecutorView, Locality, Placement
 from cloudburst_scheduler.settings import SchedulerSettings
 
 log = structlog.get_logger("cloudburst.scheduler")
@@ -248,6 +249,7 @@ class SchedulerCore:
         self.executors: dict[str, ExecutorHandle] = {}
         self.pending: dict[str, PendingCall] = {}
         self.placement = Placement(settings.placement)
+        self.locality = Locality()
         self._executor_joined = asyncio.Event()
         self._background: set[asyncio.Task[Any]] = set()
         self._registry_seq = 0
@@ -356,7 +358,11 @@ class SchedulerCore:
         await self.wait_for_executors(time.monotonic() + self.settings.executor_wait_s)
         if not self.executors:
             raise NoResourcesError("no executor is attached to the scheduler")
-        executors = sorted(self.executors.values(), key=lambda e: (e.in_flight, e.executor_id))
+        local = self.locality.bytes_by_node(self.locality.keys_of(shape.functions))
+        ranked = self.placement.rank(self._views(), local)
+        executors = [self.executors[executor_id] for executor_id in ranked]
+        best = executors[0].node_id
+        preferred = best if local.get(best, 0) > 0 else ""
         return scheduler_pb2.LeaseResponse(
             direct=self.placement.policy == "colocate",
             nodes=nodes,
@@ -369,13 +375,21 @@ class SchedulerCore:
                 for e in executors
             ],
             ttl_ms=LEASE_TTL_MS,
+            preferred_node=preferred,
         )
 
-    async def _place(self, shape: DagShape, deadline: float) -> dict[str, ExecutorHandle]:
+    def _views(self) -> list[ExecutorView]:
+        return [
+            ExecutorView(e.executor_id, e.in_flight, e.node_id) for e in self.executors.values()
+        ]
+
+    async def _place(
+        self, shape: DagShape, deadline: float, referenced: set[str]
+    ) -> dict[str, ExecutorHandle]:
         await self.wait_for_executors(deadline)
+        keys = referenced | self.locality.keys_of(shape.functions)
         placed = self.placement.place(
-            shape.functions,
-            [ExecutorView(e.executor_id, e.in_flight) for e in self.executors.values()],
+            shape.functions, self._views(), self.locality.bytes_by_node(keys)
         )
         if not placed:
             raise NoResourcesError("no executor is attached to the scheduler")
@@ -445,7 +459,13 @@ class SchedulerCore:
         if call_id in self.pending:
             raise InvalidArgumentError(f"call id {call_id!r} is already in flight")
         with _tracer.start_as_current_span("scheduler.place") as place_span:
-            placed = await self._place(shape, deadline)
+            referenced = {
+                argument.ref.key
+                for arg_list in request.args.values()
+                for argument in arg_list.args
+                if argument.WhichOneof("kind") == "ref"
+            }
+            placed = await self._place(shape, deadline, referenced)
             place_span.set_attribute(
                 "cloudburst.executors", sorted({e.executor_id for e in placed.values()})
             )
@@ -618,23 +638,19 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
         )
         if not reply.entries:
             return scheduler_pb2.GetObjectResponse(found=False)
-        return scheduler_pb2.GetObjectResponse(
-            found=True, value=values.unwrap_encoded(reply.entries[0].lattice)
-        )
+        return scheduler_pb2.GetObjectResponse(found=True, lattice=reply.entries[0].lattice)
 
     async def PutObject(
         self, request: scheduler_pb2.PutObjectRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Empty:
         check_user_key(request.key)
-        if not request.value:
+        if not request.lattice:
             raise InvalidArgumentError(f"no value given for key {request.key!r}")
-        lattice = values.wrap_encoded(request.value, self.clock)
-        await self.cache.Put(
-            cache_pb2.CachePutRequest(
-                entries=[cache_pb2.KeyLattice(key=request.key, lattice=lattice)]
-            ),
-            timeout=10,
-        )
+        entry = cache_pb2.KeyLattice(key=request.key, lattice=request.lattice)
+        try:
+            await self.cache.Put(cache_pb2.CachePutRequest(entries=[entry]), timeout=10)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, "the storage") from None
         return common_pb2.Empty()
 
     async def DeleteObject(
@@ -679,10 +695,30 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
                     self.core.deliver(message.result)
                 elif kind == "registry_ack":
                     self.core.acknowledge(handle.executor_id, message.registry_ack.seq)
+                elif kind == "key_usage":
+                    usage = message.key_usage
+                    self.core.locality.note_reads(usage.function, usage.keys)
         finally:
             if writer is not None:
                 writer.cancel()
             self.core.detach(handle)
+
+    async def ReportKeys(
+        self,
+        request_iterator: AsyncIterator[scheduler_pb2.KeyReport],
+        context: grpc.aio.ServicerContext,
+    ) -> common_pb2.Empty:
+        node_id = ""
+        try:
+            async for report in request_iterator:
+                node_id = report.node_id
+                self.core.locality.report(
+                    node_id, report.full, {h.key: h.size for h in report.held}, report.dropped
+                )
+        finally:
+            if node_id:
+                self.core.locality.forget_node(node_id)
+        return common_pb2.Empty()
 
     @staticmethod
     async def _write_loop(handle: ExecutorHandle, context: grpc.aio.ServicerContext) -> None:
@@ -707,6 +743,10 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
             functions=len(self.meta.functions),
             dags=len(self.meta.dags),
             pending_calls=len(self.core.pending),
+            nodes=[
+                scheduler_pb2.NodeInfo(node_id=node, keys=len(held), bytes=sum(held.values()))
+                for node, held in sorted(self.core.locality.nodes.items())
+            ],
         )
 
 

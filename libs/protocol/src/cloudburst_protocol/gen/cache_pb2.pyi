@@ -8,12 +8,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class KeyLattice(_message.Message):
-    __slots__ = ("key", "lattice")
+    __slots__ = ("key", "lattice", "seq")
     KEY_FIELD_NUMBER: _ClassVar[int]
     LATTICE_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
     key: str
     lattice: bytes
-    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ...) -> None: ...
+    seq: int
+    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class CacheGetRequest(_message.Message):
     __slots__ = ("keys", "wait_ms")
@@ -24,12 +26,20 @@ class CacheGetRequest(_message.Message):
     def __init__(self, keys: _Optional[_Iterable[str]] = ..., wait_ms: _Optional[int] = ...) -> None: ...
 
 class CacheGetResponse(_message.Message):
+    __slots__ = ("entries", "misses")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    MISSES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[KeyLattice]
+    misses: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ..., misses: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CachePutRequest(_message.Message):
     __slots__ = ("entries",)
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[KeyLattice]
     def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ...) -> None: ...
 
-class CachePutRequest(_message.Message):
+class CachePutResponse(_message.Message):
     __slots__ = ("entries",)
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[KeyLattice]
@@ -52,3 +62,51 @@ class ListKeysResponse(_message.Message):
     KEYS_FIELD_NUMBER: _ClassVar[int]
     keys: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WatchKey(_message.Message):
+    __slots__ = ("key", "seq")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    seq: int
+    def __init__(self, key: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
+
+class SubscribeRequest(_message.Message):
+    __slots__ = ("watch", "unwatch")
+    WATCH_FIELD_NUMBER: _ClassVar[int]
+    UNWATCH_FIELD_NUMBER: _ClassVar[int]
+    watch: _containers.RepeatedCompositeFieldContainer[WatchKey]
+    unwatch: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, watch: _Optional[_Iterable[_Union[WatchKey, _Mapping]]] = ..., unwatch: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class KeyUpdate(_message.Message):
+    __slots__ = ("key", "lattice", "seq", "absent")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    LATTICE_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    ABSENT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    lattice: bytes
+    seq: int
+    absent: bool
+    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ..., absent: _Optional[bool] = ...) -> None: ...
+
+class CacheStats(_message.Message):
+    __slots__ = ("role", "node_id", "keys", "bytes", "hits", "misses", "evictions", "max_bytes")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    MISSES_FIELD_NUMBER: _ClassVar[int]
+    EVICTIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    node_id: str
+    keys: int
+    bytes: int
+    hits: int
+    misses: int
+    evictions: int
+    max_bytes: int
+    def __init__(self, role: _Optional[str] = ..., node_id: _Optional[str] = ..., keys: _Optional[int] = ..., bytes: _Optional[int] = ..., hits: _Optional[int] = ..., misses: _Optional[int] = ..., evictions: _Optional[int] = ..., max_bytes: _Optional[int] = ...) -> None: ...

@@ -43,7 +43,7 @@ class CacheStub:
         self.Put = channel.unary_unary(
                 '/cloudburst.v1.Cache/Put',
                 request_serializer=cloudburst__protocol_dot_gen_dot_cache__pb2.CachePutRequest.SerializeToString,
-                response_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_cache__pb2.CachePutResponse.FromString,
                 _registered_method=True)
         self.Delete = channel.unary_unary(
                 '/cloudburst.v1.Cache/Delete',
@@ -54,6 +54,16 @@ class CacheStub:
                 '/cloudburst.v1.Cache/ListKeys',
                 request_serializer=cloudburst__protocol_dot_gen_dot_cache__pb2.ListKeysRequest.SerializeToString,
                 response_deserializer=cloudburst__protocol_dot_gen_dot_cache__pb2.ListKeysResponse.FromString,
+                _registered_method=True)
+        self.Subscribe = channel.stream_stream(
+                '/cloudburst.v1.Cache/Subscribe',
+                request_serializer=cloudburst__protocol_dot_gen_dot_cache__pb2.SubscribeRequest.SerializeToString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_cache__pb2.KeyUpdate.FromString,
+                _registered_method=True)
+        self.Stats = channel.unary_unary(
+                '/cloudburst.v1.Cache/Stats',
+                request_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_cache__pb2.CacheStats.FromString,
                 _registered_method=True)
 
 
@@ -67,7 +77,7 @@ class CacheServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Put(self, request, context):
-        """Merges each lattice into what the store holds.
+        """Merges each lattice into what the store holds; answers with the merged values.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -85,6 +95,20 @@ class CacheServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Subscribe(self, request_iterator, context):
+        """Authority only: a node cache watches the keys it holds. Each watch is answered on the
+        stream with the key's current value; every later change of a watched key is pushed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Stats(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CacheServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,7 +120,7 @@ def add_CacheServicer_to_server(servicer, server):
             'Put': grpc.unary_unary_rpc_method_handler(
                     servicer.Put,
                     request_deserializer=cloudburst__protocol_dot_gen_dot_cache__pb2.CachePutRequest.FromString,
-                    response_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_cache__pb2.CachePutResponse.SerializeToString,
             ),
             'Delete': grpc.unary_unary_rpc_method_handler(
                     servicer.Delete,
@@ -107,6 +131,16 @@ def add_CacheServicer_to_server(servicer, server):
                     servicer.ListKeys,
                     request_deserializer=cloudburst__protocol_dot_gen_dot_cache__pb2.ListKeysRequest.FromString,
                     response_serializer=cloudburst__protocol_dot_gen_dot_cache__pb2.ListKeysResponse.SerializeToString,
+            ),
+            'Subscribe': grpc.stream_stream_rpc_method_handler(
+                    servicer.Subscribe,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_cache__pb2.SubscribeRequest.FromString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_cache__pb2.KeyUpdate.SerializeToString,
+            ),
+            'Stats': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stats,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_cache__pb2.CacheStats.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -162,7 +196,7 @@ class Cache:
             target,
             '/cloudburst.v1.Cache/Put',
             cloudburst__protocol_dot_gen_dot_cache__pb2.CachePutRequest.SerializeToString,
-            cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
+            cloudburst__protocol_dot_gen_dot_cache__pb2.CachePutResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -217,6 +251,60 @@ class Cache:
             '/cloudburst.v1.Cache/ListKeys',
             cloudburst__protocol_dot_gen_dot_cache__pb2.ListKeysRequest.SerializeToString,
             cloudburst__protocol_dot_gen_dot_cache__pb2.ListKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Subscribe(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/cloudburst.v1.Cache/Subscribe',
+            cloudburst__protocol_dot_gen_dot_cache__pb2.SubscribeRequest.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_cache__pb2.KeyUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cloudburst.v1.Cache/Stats',
+            cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_cache__pb2.CacheStats.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,7 +26,7 @@ from cloudburst_protocol.gen import common_pb2 as cloudburst__protocol_dot_gen_d
 from cloudburst_protocol.gen import executor_pb2 as cloudburst__protocol_dot_gen_dot_executor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'cloudburst_protocol/gen/scheduler.proto\x12\rcloudburst.v1\x1a$cloudburst_protocol/gen/common.proto\x1a&cloudburst_protocol/gen/executor.proto\"`\n\x17RegisterFunctionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.cloudburst.v1.FunctionKind\"*\n\x18RegisterFunctionResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\"&\n\x04\x45\x64ge\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"_\n\x12RegisterDagRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tfunctions\x18\x02 \x03(\t\x12(\n\x0b\x63onnections\x18\x03 \x03(\x0b\x32\x13.cloudburst.v1.Edge\"\'\n\x13RegisterDagResponse\x12\x10\n\x08replaced\x18\x01 \x01(\x08\"Z\n\rDagDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tfunctions\x18\x02 \x03(\t\x12(\n\x0b\x63onnections\x18\x03 \x03(\x0b\x32\x13.cloudburst.v1.Edge\"\x1b\n\x0bNameRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1d\n\x0bListRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\"\x1d\n\x0cListResponse\x12\r\n\x05names\x18\x01 \x03(\t\"\xa6\x03\n\x0b\x43\x61llRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x12\n\x08\x66unction\x18\x02 \x01(\tH\x00\x12\r\n\x03\x64\x61g\x18\x03 \x01(\tH\x00\x12\x32\n\x04\x61rgs\x18\x04 \x03(\x0b\x32$.cloudburst.v1.CallRequest.ArgsEntry\x12/\n\x0b\x63onsistency\x18\x05 \x01(\x0e\x32\x1a.cloudburst.v1.Consistency\x12\x12\n\noutput_key\x18\x06 \x01(\t\x12\x11\n\tclient_id\x18\x07 \x01(\t\x12\x43\n\rtrace_context\x18\x08 \x03(\x0b\x32,.cloudburst.v1.CallRequest.TraceContextEntry\x12\x0e\n\x06\x64\x65tach\x18\t \x01(\x08\x1a\x43\n\tArgsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.cloudburst.v1.ArgList:\x02\x38\x01\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06target\";\n\x0cLeaseRequest\x12\x12\n\x08\x66unction\x18\x01 \x01(\tH\x00\x12\r\n\x03\x64\x61g\x18\x02 \x01(\tH\x00\x42\x08\n\x06target\"\xac\x01\n\rLeaseResponse\x12\x0e\n\x06\x64irect\x18\x01 \x01(\x08\x12%\n\x05nodes\x18\x02 \x03(\x0b\x32\x16.cloudburst.v1.DagNode\x12\x0f\n\x07sources\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x61g_version\x18\x04 \x01(\t\x12.\n\texecutors\x18\x05 \x03(\x0b\x32\x1b.cloudburst.v1.ExecutorInfo\x12\x0e\n\x06ttl_ms\x18\x06 \x01(\r\"H\n\x0c\x43\x61llResponse\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\'\n\x07outcome\x18\x02 \x01(\x0b\x32\x16.cloudburst.v1.Outcome\"0\n\x10GetObjectRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07wait_ms\x18\x02 \x01(\r\"1\n\x11GetObjectResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\r\n\x05value\x18\x02 \x01(\x0c\".\n\x10PutObjectRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\"S\n\rExecutorHello\x12\x13\n\x0b\x65xecutor_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\"[\n\nCallResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\'\n\x07outcome\x18\x02 \x01(\x0b\x32\x16.cloudburst.v1.Outcome\x12\x13\n\x0b\x65xecutor_id\x18\x03 \x01(\t\"*\n\nLoadReport\x12\x0e\n\x06queued\x18\x01 \x01(\r\x12\x0c\n\x04\x62usy\x18\x02 \x01(\x08\"\x1a\n\x0bRegistryAck\x12\x0b\n\x03seq\x18\x01 \x01(\x04\"\xd4\x01\n\x0f\x45xecutorMessage\x12-\n\x05hello\x18\x01 \x01(\x0b\x32\x1c.cloudburst.v1.ExecutorHelloH\x00\x12+\n\x06result\x18\x02 \x01(\x0b\x32\x19.cloudburst.v1.CallResultH\x00\x12)\n\x04load\x18\x03 \x01(\x0b\x32\x19.cloudburst.v1.LoadReportH\x00\x12\x32\n\x0cregistry_ack\x18\x04 \x01(\x0b\x32\x1a.cloudburst.v1.RegistryAckH\x00\x42\x06\n\x04kind\"\x8b\x01\n\x10SchedulerMessage\x12)\n\x07trigger\x18\x01 \x01(\x0b\x32\x16.cloudburst.v1.TriggerH\x00\x12\x11\n\x07welcome\x18\x02 \x01(\tH\x00\x12\x31\n\x08registry\x18\x03 \x01(\x0b\x32\x1d.cloudburst.v1.RegistryUpdateH\x00\x42\x06\n\x04kind\"e\n\x0c\x45xecutorInfo\x12\x13\n\x0b\x65xecutor_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\x12\x11\n\tin_flight\x18\x05 \x01(\r\"\x8f\x01\n\x0fSchedulerStatus\x12\x14\n\x0cscheduler_id\x18\x01 \x01(\t\x12.\n\texecutors\x18\x02 \x03(\x0b\x32\x1b.cloudburst.v1.ExecutorInfo\x12\x11\n\tfunctions\x18\x03 \x01(\r\x12\x0c\n\x04\x64\x61gs\x18\x04 \x01(\r\x12\x15\n\rpending_calls\x18\x05 \x01(\r*C\n\x0c\x46unctionKind\x12\x1a\n\x16\x46UNCTION_KIND_FUNCTION\x10\x00\x12\x17\n\x13\x46UNCTION_KIND_CLASS\x10\x01\x32\x86\x08\n\tScheduler\x12\x63\n\x10RegisterFunction\x12&.cloudburst.v1.RegisterFunctionRequest\x1a\'.cloudburst.v1.RegisterFunctionResponse\x12T\n\x0bRegisterDag\x12!.cloudburst.v1.RegisterDagRequest\x1a\".cloudburst.v1.RegisterDagResponse\x12=\n\tDeleteDag\x12\x1a.cloudburst.v1.NameRequest\x1a\x14.cloudburst.v1.Empty\x12\x42\n\x0e\x44\x65leteFunction\x12\x1a.cloudburst.v1.NameRequest\x1a\x14.cloudburst.v1.Empty\x12H\n\rListFunctions\x12\x1a.cloudburst.v1.ListRequest\x1a\x1b.cloudburst.v1.ListResponse\x12\x43\n\x08ListDags\x12\x1a.cloudburst.v1.ListRequest\x1a\x1b.cloudburst.v1.ListResponse\x12\x42\n\x06GetDag\x12\x1a.cloudburst.v1.NameRequest\x1a\x1c.cloudburst.v1.DagDefinition\x12\x42\n\x05Lease\x12\x1b.cloudburst.v1.LeaseRequest\x1a\x1c.cloudburst.v1.LeaseResponse\x12?\n\x04\x43\x61ll\x12\x1a.cloudburst.v1.CallRequest\x1a\x1b.cloudburst.v1.CallResponse\x12N\n\tGetObject\x12\x1f.cloudburst.v1.GetObjectRequest\x1a .cloudburst.v1.GetObjectResponse\x12\x42\n\tPutObject\x12\x1f.cloudburst.v1.PutObjectRequest\x1a\x14.cloudburst.v1.Empty\x12@\n\x0c\x44\x65leteObject\x12\x1a.cloudburst.v1.NameRequest\x1a\x14.cloudburst.v1.Empty\x12M\n\x06\x41ttach\x12\x1e.cloudburst.v1.ExecutorMessage\x1a\x1f.cloudburst.v1.SchedulerMessage(\x01\x30\x01\x12>\n\x06Status\x12\x14.cloudburst.v1.Empty\x1a\x1e.cloudburst.v1.SchedulerStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'cloudburst_protocol/gen/scheduler.proto\x12\rcloudburst.v1\x1a$cloudburst_protocol/gen/common.proto\x1a&cloudburst_protocol/gen/executor.proto\"`\n\x17RegisterFunctionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.cloudburst.v1.FunctionKind\"*\n\x18RegisterFunctionResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\"&\n\x04\x45\x64ge\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"_\n\x12RegisterDagRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tfunctions\x18\x02 \x03(\t\x12(\n\x0b\x63onnections\x18\x03 \x03(\x0b\x32\x13.cloudburst.v1.Edge\"\'\n\x13RegisterDagResponse\x12\x10\n\x08replaced\x18\x01 \x01(\x08\"Z\n\rDagDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tfunctions\x18\x02 \x03(\t\x12(\n\x0b\x63onnections\x18\x03 \x03(\x0b\x32\x13.cloudburst.v1.Edge\"\x1b\n\x0bNameRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1d\n\x0bListRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\"\x1d\n\x0cListResponse\x12\r\n\x05names\x18\x01 \x03(\t\"\xa6\x03\n\x0b\x43\x61llRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x12\n\x08\x66unction\x18\x02 \x01(\tH\x00\x12\r\n\x03\x64\x61g\x18\x03 \x01(\tH\x00\x12\x32\n\x04\x61rgs\x18\x04 \x03(\x0b\x32$.cloudburst.v1.CallRequest.ArgsEntry\x12/\n\x0b\x63onsistency\x18\x05 \x01(\x0e\x32\x1a.cloudburst.v1.Consistency\x12\x12\n\noutput_key\x18\x06 \x01(\t\x12\x11\n\tclient_id\x18\x07 \x01(\t\x12\x43\n\rtrace_context\x18\x08 \x03(\x0b\x32,.cloudburst.v1.CallRequest.TraceContextEntry\x12\x0e\n\x06\x64\x65tach\x18\t \x01(\x08\x1a\x43\n\tArgsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.cloudburst.v1.ArgList:\x02\x38\x01\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06target\";\n\x0cLeaseRequest\x12\x12\n\x08\x66unction\x18\x01 \x01(\tH\x00\x12\r\n\x03\x64\x61g\x18\x02 \x01(\tH\x00\x42\x08\n\x06target\"\xc4\x01\n\rLeaseResponse\x12\x0e\n\x06\x64irect\x18\x01 \x01(\x08\x12%\n\x05nodes\x18\x02 \x03(\x0b\x32\x16.cloudburst.v1.DagNode\x12\x0f\n\x07sources\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x61g_version\x18\x04 \x01(\t\x12.\n\texecutors\x18\x05 \x03(\x0b\x32\x1b.cloudburst.v1.ExecutorInfo\x12\x0e\n\x06ttl_ms\x18\x06 \x01(\r\x12\x16\n\x0epreferred_node\x18\x07 \x01(\t\"H\n\x0c\x43\x61llResponse\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\'\n\x07outcome\x18\x02 \x01(\x0b\x32\x16.cloudburst.v1.Outcome\"0\n\x10GetObjectRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07wait_ms\x18\x02 \x01(\r\"3\n\x11GetObjectResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0f\n\x07lattice\x18\x02 \x01(\x0c\"0\n\x10PutObjectRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07lattice\x18\x02 \x01(\x0c\"S\n\rExecutorHello\x12\x13\n\x0b\x65xecutor_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\"[\n\nCallResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\'\n\x07outcome\x18\x02 \x01(\x0b\x32\x16.cloudburst.v1.Outcome\x12\x13\n\x0b\x65xecutor_id\x18\x03 \x01(\t\"*\n\nLoadReport\x12\x0e\n\x06queued\x18\x01 \x01(\r\x12\x0c\n\x04\x62usy\x18\x02 \x01(\x08\"$\n\x07KeySize\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"a\n\tKeyReport\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04\x66ull\x18\x02 \x01(\x08\x12$\n\x04held\x18\x03 \x03(\x0b\x32\x16.cloudburst.v1.KeySize\x12\x0f\n\x07\x64ropped\x18\x04 \x03(\t\"*\n\x08KeyUsage\x12\x10\n\x08\x66unction\x18\x01 \x01(\t\x12\x0c\n\x04keys\x18\x02 \x03(\t\"\x1a\n\x0bRegistryAck\x12\x0b\n\x03seq\x18\x01 \x01(\x04\"\x82\x02\n\x0f\x45xecutorMessage\x12-\n\x05hello\x18\x01 \x01(\x0b\x32\x1c.cloudburst.v1.ExecutorHelloH\x00\x12+\n\x06result\x18\x02 \x01(\x0b\x32\x19.cloudburst.v1.CallResultH\x00\x12)\n\x04load\x18\x03 \x01(\x0b\x32\x19.cloudburst.v1.LoadReportH\x00\x12\x32\n\x0cregistry_ack\x18\x04 \x01(\x0b\x32\x1a.cloudburst.v1.RegistryAckH\x00\x12,\n\tkey_usage\x18\x05 \x01(\x0b\x32\x17.cloudburst.v1.KeyUsageH\x00\x42\x06\n\x04kind\"\x8b\x01\n\x10SchedulerMessage\x12)\n\x07trigger\x18\x01 \x01(\x0b\x32\x16.cloudburst.v1.TriggerH\x00\x12\x11\n\x07welcome\x18\x02 \x01(\tH\x00\x12\x31\n\x08registry\x18\x03 \x01(\x0b\x32\x1d.cloudburst.v1.RegistryUpdateH\x00\x42\x06\n\x04kind\"e\n\x0c\x45xecutorInfo\x12\x13\n\x0b\x65xecutor_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\x12\x11\n\tin_flight\x18\x05 \x01(\r\"8\n\x08NodeInfo\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04keys\x18\x02 \x01(\r\x12\r\n\x05\x62ytes\x18\x03 \x01(\x04\"\xb7\x01\n\x0fSchedulerStatus\x12\x14\n\x0cscheduler_id\x18\x01 \x01(\t\x12.\n\texecutors\x18\x02 \x03(\x0b\x32\x1b.cloudburst.v1.ExecutorInfo\x12\x11\n\tfunctions\x18\x03 \x01(\r\x12\x0c\n\x04\x64\x61gs\x18\x04 \x01(\r\x12\x15\n\rpending_calls\x18\x05 \x01(\r\x12&\n\x05nodes\x18\x06 \x03(\x0b\x32\x17.cloudburst.v1.NodeInfo*C\n\x0c\x46unctionKind\x12\x1a\n\x16\x46UNCTION_KIND_FUNCTION\x10\x00\x12\x17\n\x13\x46UNCTION_KIND_CLASS\x10\x01\x32\xc6\x08\n\tScheduler\x12\x63\n\x10RegisterFunction\x12&.cloudburst.v1.RegisterFunctionRequest\x1a\'.cloudburst.v1.RegisterFunctionResponse\x12T\n\x0bRegisterDag\x12!.cloudburst.v1.RegisterDagRequest\x1a\".cloudburst.v1.RegisterDagResponse\x12=\n\tDeleteDag\x12\x1a.cloudburst.v1.NameRequest\x1a\x14.cloudburst.v1.Empty\x12\x42\n\x0e\x44\x65leteFunction\x12\x1a.cloudburst.v1.NameRequest\x1a\x14.cloudburst.v1.Empty\x12H\n\rListFunctions\x12\x1a.cloudburst.v1.ListRequest\x1a\x1b.cloudburst.v1.ListResponse\x12\x43\n\x08ListDags\x12\x1a.cloudburst.v1.ListRequest\x1a\x1b.cloudburst.v1.ListResponse\x12\x42\n\x06GetDag\x12\x1a.cloudburst.v1.NameRequest\x1a\x1c.cloudburst.v1.DagDefinition\x12\x42\n\x05Lease\x12\x1b.cloudburst.v1.LeaseRequest\x1a\x1c.cloudburst.v1.LeaseResponse\x12?\n\x04\x43\x61ll\x12\x1a.cloudburst.v1.CallRequest\x1a\x1b.cloudburst.v1.CallResponse\x12N\n\tGetObject\x12\x1f.cloudburst.v1.GetObjectRequest\x1a .cloudburst.v1.GetObjectResponse\x12\x42\n\tPutObject\x12\x1f.cloudburst.v1.PutObjectRequest\x1a\x14.cloudburst.v1.Empty\x12@\n\x0c\x44\x65leteObject\x12\x1a.cloudburst.v1.NameRequest\x1a\x14.cloudburst.v1.Empty\x12M\n\x06\x41ttach\x12\x1e.cloudburst.v1.ExecutorMessage\x1a\x1f.cloudburst.v1.SchedulerMessage(\x01\x30\x01\x12>\n\nReportKeys\x12\x18.cloudburst.v1.KeyReport\x1a\x14.cloudburst.v1.Empty(\x01\x12>\n\x06Status\x12\x14.cloudburst.v1.Empty\x1a\x1e.cloudburst.v1.SchedulerStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,8 +37,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CALLREQUEST_ARGSENTRY']._serialized_options = b'8\001'
   _globals['_CALLREQUEST_TRACECONTEXTENTRY']._loaded_options = None
   _globals['_CALLREQUEST_TRACECONTEXTENTRY']._serialized_options = b'8\001'
-  _globals['_FUNCTIONKIND']._serialized_start=2379
-  _globals['_FUNCTIONKIND']._serialized_end=2446
+  _globals['_FUNCTIONKIND']._serialized_start=2732
+  _globals['_FUNCTIONKIND']._serialized_end=2799
   _globals['_REGISTERFUNCTIONREQUEST']._serialized_start=136
   _globals['_REGISTERFUNCTIONREQUEST']._serialized_end=232
   _globals['_REGISTERFUNCTIONRESPONSE']._serialized_start=234
@@ -66,31 +66,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LEASEREQUEST']._serialized_start=1064
   _globals['_LEASEREQUEST']._serialized_end=1123
   _globals['_LEASERESPONSE']._serialized_start=1126
-  _globals['_LEASERESPONSE']._serialized_end=1298
-  _globals['_CALLRESPONSE']._serialized_start=1300
-  _globals['_CALLRESPONSE']._serialized_end=1372
-  _globals['_GETOBJECTREQUEST']._serialized_start=1374
-  _globals['_GETOBJECTREQUEST']._serialized_end=1422
-  _globals['_GETOBJECTRESPONSE']._serialized_start=1424
-  _globals['_GETOBJECTRESPONSE']._serialized_end=1473
-  _globals['_PUTOBJECTREQUEST']._serialized_start=1475
-  _globals['_PUTOBJECTREQUEST']._serialized_end=1521
-  _globals['_EXECUTORHELLO']._serialized_start=1523
-  _globals['_EXECUTORHELLO']._serialized_end=1606
-  _globals['_CALLRESULT']._serialized_start=1608
-  _globals['_CALLRESULT']._serialized_end=1699
-  _globals['_LOADREPORT']._serialized_start=1701
-  _globals['_LOADREPORT']._serialized_end=1743
-  _globals['_REGISTRYACK']._serialized_start=1745
-  _globals['_REGISTRYACK']._serialized_end=1771
-  _globals['_EXECUTORMESSAGE']._serialized_start=1774
-  _globals['_EXECUTORMESSAGE']._serialized_end=1986
-  _globals['_SCHEDULERMESSAGE']._serialized_start=1989
-  _globals['_SCHEDULERMESSAGE']._serialized_end=2128
-  _globals['_EXECUTORINFO']._serialized_start=2130
-  _globals['_EXECUTORINFO']._serialized_end=2231
-  _globals['_SCHEDULERSTATUS']._serialized_start=2234
-  _globals['_SCHEDULERSTATUS']._serialized_end=2377
-  _globals['_SCHEDULER']._serialized_start=2449
-  _globals['_SCHEDULER']._serialized_end=3479
+  _globals['_LEASERESPONSE']._serialized_end=1322
+  _globals['_CALLRESPONSE']._serialized_start=1324
+  _globals['_CALLRESPONSE']._serialized_end=1396
+  _globals['_GETOBJECTREQUEST']._serialized_start=1398
+  _globals['_GETOBJECTREQUEST']._serialized_end=1446
+  _globals['_GETOBJECTRESPONSE']._serialized_start=1448
+  _globals['_GETOBJECTRESPONSE']._serialized_end=1499
+  _globals['_PUTOBJECTREQUEST']._serialized_start=1501
+  _globals['_PUTOBJECTREQUEST']._serialized_end=1549
+  _globals['_EXECUTORHELLO']._serialized_start=1551
+  _globals['_EXECUTORHELLO']._serialized_end=1634
+  _globals['_CALLRESULT']._serialized_start=1636
+  _globals['_CALLRESULT']._serialized_end=1727
+  _globals['_LOADREPORT']._serialized_start=1729
+  _globals['_LOADREPORT']._serialized_end=1771
+  _globals['_KEYSIZE']._serialized_start=1773
+  _globals['_KEYSIZE']._serialized_end=1809
+  _globals['_KEYREPORT']._serialized_start=1811
+  _globals['_KEYREPORT']._serialized_end=1908
+  _globals['_KEYUSAGE']._serialized_start=1910
+  _globals['_KEYUSAGE']._serialized_end=1952
+  _globals['_REGISTRYACK']._serialized_start=1954
+  _globals['_REGISTRYACK']._serialized_end=1980
+  _globals['_EXECUTORMESSAGE']._serialized_start=1983
+  _globals['_EXECUTORMESSAGE']._serialized_end=2241
+  _globals['_SCHEDULERMESSAGE']._serialized_start=2244
+  _globals['_SCHEDULERMESSAGE']._serialized_end=2383
+  _globals['_EXECUTORINFO']._serialized_start=2385
+  _globals['_EXECUTORINFO']._serialized_end=2486
+  _globals['_NODEINFO']._serialized_start=2488
+  _globals['_NODEINFO']._serialized_end=2544
+  _globals['_SCHEDULERSTATUS']._serialized_start=2547
+  _globals['_SCHEDULERSTATUS']._serialized_end=2730
+  _globals['_SCHEDULER']._serialized_start=2802
+  _globals['_SCHEDULER']._serialized_end=3896
 # @@protoc_insertion_point(module_scope)

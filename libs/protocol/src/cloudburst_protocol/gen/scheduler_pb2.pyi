@@ -129,20 +129,22 @@ class LeaseRequest(_message.Message):
     def __init__(self, function: _Optional[str] = ..., dag: _Optional[str] = ...) -> None: ...
 
 class LeaseResponse(_message.Message):
-    __slots__ = ("direct", "nodes", "sources", "dag_version", "executors", "ttl_ms")
+    __slots__ = ("direct", "nodes", "sources", "dag_version", "executors", "ttl_ms", "preferred_node")
     DIRECT_FIELD_NUMBER: _ClassVar[int]
     NODES_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
     DAG_VERSION_FIELD_NUMBER: _ClassVar[int]
     EXECUTORS_FIELD_NUMBER: _ClassVar[int]
     TTL_MS_FIELD_NUMBER: _ClassVar[int]
+    PREFERRED_NODE_FIELD_NUMBER: _ClassVar[int]
     direct: bool
     nodes: _containers.RepeatedCompositeFieldContainer[_executor_pb2.DagNode]
     sources: _containers.RepeatedScalarFieldContainer[str]
     dag_version: str
     executors: _containers.RepeatedCompositeFieldContainer[ExecutorInfo]
     ttl_ms: int
-    def __init__(self, direct: _Optional[bool] = ..., nodes: _Optional[_Iterable[_Union[_executor_pb2.DagNode, _Mapping]]] = ..., sources: _Optional[_Iterable[str]] = ..., dag_version: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., ttl_ms: _Optional[int] = ...) -> None: ...
+    preferred_node: str
+    def __init__(self, direct: _Optional[bool] = ..., nodes: _Optional[_Iterable[_Union[_executor_pb2.DagNode, _Mapping]]] = ..., sources: _Optional[_Iterable[str]] = ..., dag_version: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., ttl_ms: _Optional[int] = ..., preferred_node: _Optional[str] = ...) -> None: ...
 
 class CallResponse(_message.Message):
     __slots__ = ("call_id", "outcome")
@@ -161,20 +163,20 @@ class GetObjectRequest(_message.Message):
     def __init__(self, key: _Optional[str] = ..., wait_ms: _Optional[int] = ...) -> None: ...
 
 class GetObjectResponse(_message.Message):
-    __slots__ = ("found", "value")
+    __slots__ = ("found", "lattice")
     FOUND_FIELD_NUMBER: _ClassVar[int]
-    VALUE_FIELD_NUMBER: _ClassVar[int]
+    LATTICE_FIELD_NUMBER: _ClassVar[int]
     found: bool
-    value: bytes
-    def __init__(self, found: _Optional[bool] = ..., value: _Optional[bytes] = ...) -> None: ...
+    lattice: bytes
+    def __init__(self, found: _Optional[bool] = ..., lattice: _Optional[bytes] = ...) -> None: ...
 
 class PutObjectRequest(_message.Message):
-    __slots__ = ("key", "value")
+    __slots__ = ("key", "lattice")
     KEY_FIELD_NUMBER: _ClassVar[int]
-    VALUE_FIELD_NUMBER: _ClassVar[int]
+    LATTICE_FIELD_NUMBER: _ClassVar[int]
     key: str
-    value: bytes
-    def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    lattice: bytes
+    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ...) -> None: ...
 
 class ExecutorHello(_message.Message):
     __slots__ = ("executor_id", "address", "node_id", "pid")
@@ -206,6 +208,34 @@ class LoadReport(_message.Message):
     busy: bool
     def __init__(self, queued: _Optional[int] = ..., busy: _Optional[bool] = ...) -> None: ...
 
+class KeySize(_message.Message):
+    __slots__ = ("key", "size")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    size: int
+    def __init__(self, key: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class KeyReport(_message.Message):
+    __slots__ = ("node_id", "full", "held", "dropped")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    FULL_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    full: bool
+    held: _containers.RepeatedCompositeFieldContainer[KeySize]
+    dropped: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, node_id: _Optional[str] = ..., full: _Optional[bool] = ..., held: _Optional[_Iterable[_Union[KeySize, _Mapping]]] = ..., dropped: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class KeyUsage(_message.Message):
+    __slots__ = ("function", "keys")
+    FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    function: str
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, function: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class RegistryAck(_message.Message):
     __slots__ = ("seq",)
     SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -213,16 +243,18 @@ class RegistryAck(_message.Message):
     def __init__(self, seq: _Optional[int] = ...) -> None: ...
 
 class ExecutorMessage(_message.Message):
-    __slots__ = ("hello", "result", "load", "registry_ack")
+    __slots__ = ("hello", "result", "load", "registry_ack", "key_usage")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     LOAD_FIELD_NUMBER: _ClassVar[int]
     REGISTRY_ACK_FIELD_NUMBER: _ClassVar[int]
+    KEY_USAGE_FIELD_NUMBER: _ClassVar[int]
     hello: ExecutorHello
     result: CallResult
     load: LoadReport
     registry_ack: RegistryAck
-    def __init__(self, hello: _Optional[_Union[ExecutorHello, _Mapping]] = ..., result: _Optional[_Union[CallResult, _Mapping]] = ..., load: _Optional[_Union[LoadReport, _Mapping]] = ..., registry_ack: _Optional[_Union[RegistryAck, _Mapping]] = ...) -> None: ...
+    key_usage: KeyUsage
+    def __init__(self, hello: _Optional[_Union[ExecutorHello, _Mapping]] = ..., result: _Optional[_Union[CallResult, _Mapping]] = ..., load: _Optional[_Union[LoadReport, _Mapping]] = ..., registry_ack: _Optional[_Union[RegistryAck, _Mapping]] = ..., key_usage: _Optional[_Union[KeyUsage, _Mapping]] = ...) -> None: ...
 
 class SchedulerMessage(_message.Message):
     __slots__ = ("trigger", "welcome", "registry")
@@ -248,16 +280,28 @@ class ExecutorInfo(_message.Message):
     in_flight: int
     def __init__(self, executor_id: _Optional[str] = ..., address: _Optional[str] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., in_flight: _Optional[int] = ...) -> None: ...
 
+class NodeInfo(_message.Message):
+    __slots__ = ("node_id", "keys", "bytes")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    keys: int
+    bytes: int
+    def __init__(self, node_id: _Optional[str] = ..., keys: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
+
 class SchedulerStatus(_message.Message):
-    __slots__ = ("scheduler_id", "executors", "functions", "dags", "pending_calls")
+    __slots__ = ("scheduler_id", "executors", "functions", "dags", "pending_calls", "nodes")
     SCHEDULER_ID_FIELD_NUMBER: _ClassVar[int]
     EXECUTORS_FIELD_NUMBER: _ClassVar[int]
     FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
     DAGS_FIELD_NUMBER: _ClassVar[int]
     PENDING_CALLS_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
     scheduler_id: str
     executors: _containers.RepeatedCompositeFieldContainer[ExecutorInfo]
     functions: int
     dags: int
     pending_calls: int
-    def __init__(self, scheduler_id: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., functions: _Optional[int] = ..., dags: _Optional[int] = ..., pending_calls: _Optional[int] = ...) -> None: ...
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
+    def __init__(self, scheduler_id: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., functions: _Optional[int] = ..., dags: _Optional[int] = ..., pending_calls: _Optional[int] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ...) -> None: ...

@@ -100,6 +100,11 @@ class SchedulerStub:
                 request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.ExecutorMessage.SerializeToString,
                 response_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.SchedulerMessage.FromString,
                 _registered_method=True)
+        self.ReportKeys = channel.stream_unary(
+                '/cloudburst.v1.Scheduler/ReportKeys',
+                request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.KeyReport.SerializeToString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
         self.Status = channel.unary_unary(
                 '/cloudburst.v1.Scheduler/Status',
                 request_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
@@ -193,6 +198,13 @@ class SchedulerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportKeys(self, request_iterator, context):
+        """Node caches report which keys they hold (and how big), the locality signal for placement.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Status(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -266,6 +278,11 @@ def add_SchedulerServicer_to_server(servicer, server):
                     servicer.Attach,
                     request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.ExecutorMessage.FromString,
                     response_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.SchedulerMessage.SerializeToString,
+            ),
+            'ReportKeys': grpc.stream_unary_rpc_method_handler(
+                    servicer.ReportKeys,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.KeyReport.FromString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
             ),
             'Status': grpc.unary_unary_rpc_method_handler(
                     servicer.Status,
@@ -624,6 +641,33 @@ class Scheduler:
             '/cloudburst.v1.Scheduler/Attach',
             cloudburst__protocol_dot_gen_dot_scheduler__pb2.ExecutorMessage.SerializeToString,
             cloudburst__protocol_dot_gen_dot_scheduler__pb2.SchedulerMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportKeys(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/cloudburst.v1.Scheduler/ReportKeys',
+            cloudburst__protocol_dot_gen_dot_scheduler__pb2.KeyReport.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
