@@ -13,6 +13,7 @@ def test_cloudburst_all_is_pinned() -> None:
         [
             "MULTI",
             "NORMAL",
+            "REPEATABLE_READ",
             "SINGLE",
             "CallTimeoutError",
             "Client",
@@ -32,6 +33,7 @@ def test_cloudburst_all_is_pinned() -> None:
             "Max",
             "NoResourcesError",
             "Priority",
+            "SnapshotExpiredError",
             "RemoteFunctionError",
             "SerializationError",
             "UnavailableError",

@@ -137,7 +137,7 @@ def test_consistency_names_and_values(given: Any, expected: int) -> None:
     assert _consistency(given) == expected
 
 
-@pytest.mark.parametrize("given", ["eventual", "", " normal", 3, -1, 99])
+@pytest.mark.parametrize("given", ["eventual", "", " normal", 4, -1, 99])
 def test_consistency_unknown_rejected(given: Any) -> None:
     """An unknown consistency name or value raises InvalidArgumentError."""
     with pytest.raises(InvalidArgumentError, match="unknown consistency"):
@@ -148,4 +148,4 @@ def test_consistency_error_lists_choices() -> None:
     """The error for an unknown name lists the accepted names."""
     with pytest.raises(InvalidArgumentError) as info:
         _consistency("strong")
-    assert "['multi', 'normal', 'single']" in str(info.value)
+    assert "['causal', 'multi', 'normal', 'repeatable_read', 'single']" in str(info.value)

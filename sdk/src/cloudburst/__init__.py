@@ -24,9 +24,10 @@ from cloudburst_protocol.errors import (
     NoResourcesError,
     RemoteFunctionError,
     SerializationError,
+    SnapshotExpiredError,
     UnavailableError,
 )
-from cloudburst_protocol.gen.common_pb2 import MULTI, NORMAL, SINGLE
+from cloudburst_protocol.gen.common_pb2 import MULTI, NORMAL, REPEATABLE_READ, SINGLE
 from cloudburst_protocol.values import Counter, Max, Priority
 
 from cloudburst._connection import CloudburstConnection, CloudburstFunction, DagRegistration
@@ -39,6 +40,7 @@ Client = CloudburstConnection
 __all__ = [
     "MULTI",
     "NORMAL",
+    "REPEATABLE_READ",
     "SINGLE",
     "CallTimeoutError",
     "Client",
@@ -60,5 +62,6 @@ __all__ = [
     "Priority",
     "RemoteFunctionError",
     "SerializationError",
+    "SnapshotExpiredError",
     "UnavailableError",
 ]

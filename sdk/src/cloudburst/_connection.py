@@ -49,6 +49,8 @@ _CONSISTENCY_NAMES = {
     "normal": common_pb2.NORMAL,
     "single": common_pb2.SINGLE,
     "multi": common_pb2.MULTI,
+    "repeatable_read": common_pb2.REPEATABLE_READ,
+    "causal": common_pb2.MULTI,
 }
 _CONSISTENCY_BY_VALUE = {int(v): v for v in _CONSISTENCY_NAMES.values()}
 

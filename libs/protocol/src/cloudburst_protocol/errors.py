@@ -95,6 +95,13 @@ class StaleLeaseError(CloudburstError):
     code = common_pb2.STALE_LEASE
 
 
+class SnapshotExpiredError(CloudburstError):
+    """A call in a snapshot mode read a key whose version at its snapshot is no longer kept
+    (the call ran longer than the store's version history)."""
+
+    code = common_pb2.SNAPSHOT_EXPIRED
+
+
 class RemoteFunctionError(CloudburstError):
     """A user function raised. Keeps the original type name, message and remote traceback.
 
@@ -144,6 +151,7 @@ ERROR_TYPES: dict[int, type[CloudburstError]] = {
         NoResourcesError,
         UnavailableError,
         StaleLeaseError,
+        SnapshotExpiredError,
         RemoteFunctionError,
     )
 }
@@ -232,6 +240,7 @@ __all__ = [
     "NoResourcesError",
     "RemoteFunctionError",
     "SerializationError",
+    "SnapshotExpiredError",
     "StaleLeaseError",
     "UnavailableError",
     "error_for_code",

@@ -34,6 +34,7 @@ _STATUS_FOR_CODE: dict[int, grpc.StatusCode] = {
     common_pb2.NO_RESOURCES: grpc.StatusCode.RESOURCE_EXHAUSTED,
     common_pb2.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
     common_pb2.EXECUTOR_DIED: grpc.StatusCode.ABORTED,
+    common_pb2.SNAPSHOT_EXPIRED: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 

@@ -44,6 +44,7 @@ MAX_WAIT_MS = 600_000
 FETCH_TIMEOUT_S = 30.0
 REPORT_INTERVAL_S = 0.05
 RECONNECT_MAX_S = 2.0
+WATERMARK_DELAY_S = 0.002
 
 
 # -- authority ------------------------------------------------------------------------------
@@ -57,14 +58,22 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         self, request: cache_pb2.CacheGetRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CacheGetResponse:
         keys = list(request.keys)
-        if request.wait_ms:
+        if request.wait_ms and not request.as_of:
             await self.store.wait_for(keys, min(request.wait_ms, MAX_WAIT_MS) / 1000)
         entries = []
         for key in keys:
-            version = self.store.version(key)
+            if request.as_of:
+                version = self.store.get_as_of(key, request.as_of)
+            else:
+                version = self.store.version(key)
             if version is not None:
                 entries.append(_entry(key, version))
         return cache_pb2.CacheGetResponse(entries=entries)
+
+    async def Watermark(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.WatermarkReply:
+        return cache_pb2.WatermarkReply(seq=self.store.seq)
 
     async def Put(
         self, request: cache_pb2.CachePutRequest, context: grpc.aio.ServicerContext
@@ -91,12 +100,22 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
     ) -> AsyncIterator[cache_pb2.KeyUpdate]:
         watched: set[str] = set()
         outbox: asyncio.Queue[cache_pb2.KeyUpdate] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        heartbeat: list[asyncio.TimerHandle] = []
+
+        def send_watermark() -> None:
+            heartbeat.clear()
+            outbox.put_nowait(cache_pb2.KeyUpdate(watermark=self.store.seq))
 
         def on_change(key: str, version: Version | None) -> None:
             if key in watched:
-                outbox.put_nowait(_update(key, version))
+                outbox.put_nowait(_update(key, version, self.store.seq))
                 if version is None:
                     watched.discard(key)
+            elif not heartbeat:
+                # Changes to keys this subscriber does not hold still move its snapshot
+                # point forward: tell it, coalesced.
+                heartbeat.append(loop.call_later(WATERMARK_DELAY_S, send_watermark))
 
         async def read_requests() -> None:
             async for request in request_iterator:
@@ -104,14 +123,15 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
                     version = self.store.version(watch.key)
                     if version is None:
                         watched.discard(watch.key)
-                        outbox.put_nowait(_update(watch.key, None))
+                        outbox.put_nowait(_update(watch.key, None, self.store.seq))
                         continue
                     watched.add(watch.key)
                     if version.seq > watch.seq:
-                        outbox.put_nowait(_update(watch.key, version))
+                        outbox.put_nowait(_update(watch.key, version, self.store.seq))
                 watched.difference_update(request.unwatch)
 
         self.store.add_listener(on_change)
+        outbox.put_nowait(cache_pb2.KeyUpdate(watermark=self.store.seq))
         reader = asyncio.create_task(read_requests())
         try:
             while not reader.done() or not outbox.empty():
@@ -123,6 +143,8 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
                     getter.cancel()
         finally:
             reader.cancel()
+            for handle in heartbeat:
+                handle.cancel()
             self.store.remove_listener(on_change)
 
     async def Stats(
@@ -137,10 +159,12 @@ def _entry(key: str, version: Version) -> cache_pb2.KeyLattice:
     return cache_pb2.KeyLattice(key=key, lattice=version.encoded, seq=version.seq)
 
 
-def _update(key: str, version: Version | None) -> cache_pb2.KeyUpdate:
+def _update(key: str, version: Version | None, watermark: int) -> cache_pb2.KeyUpdate:
     if version is None:
-        return cache_pb2.KeyUpdate(key=key, absent=True)
-    return cache_pb2.KeyUpdate(key=key, lattice=version.encoded, seq=version.seq)
+        return cache_pb2.KeyUpdate(key=key, absent=True, watermark=watermark)
+    return cache_pb2.KeyUpdate(
+        key=key, lattice=version.encoded, seq=version.seq, watermark=watermark
+    )
 
 
 # -- node cache -----------------------------------------------------------------------------
@@ -160,6 +184,9 @@ class NodeCache:
         self._fetching: dict[str, asyncio.Future[cache_pb2.KeyUpdate]] = {}
         self._connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        # Every change up to this sequence number has reached this cache: what it holds is a
+        # consistent snapshot as of here.
+        self.watermark = 0
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._subscription()))
@@ -172,6 +199,34 @@ class NodeCache:
         await self._channel.close()
 
     # reads and writes
+
+    async def watermark_now(self) -> int:
+        await asyncio.wait_for(self._connected.wait(), FETCH_TIMEOUT_S)
+        return self.watermark
+
+    async def get_as_of(self, keys: list[str], as_of: int) -> cache_pb2.CacheGetResponse:
+        """A snapshot read: a held version serves it when it is the one the snapshot sees
+        (held, not newer than the snapshot, and the cache is caught up past it); otherwise
+        the authority answers from its version history."""
+        found: dict[str, cache_pb2.KeyLattice] = {}
+        missing: list[str] = []
+        for key in dict.fromkeys(keys):
+            entry = self.state.lookup(key) if as_of <= self.watermark else None
+            if entry is not None and entry.seq <= as_of:
+                found[key] = cache_pb2.KeyLattice(key=key, lattice=entry.encoded, seq=entry.seq)
+            else:
+                missing.append(key)
+        if missing:
+            reply: cache_pb2.CacheGetResponse = await self._call(
+                self.authority.Get(
+                    cache_pb2.CacheGetRequest(keys=missing, as_of=as_of), timeout=FETCH_TIMEOUT_S
+                )
+            )
+            for fetched in reply.entries:
+                found[fetched.key] = fetched
+        return cache_pb2.CacheGetResponse(
+            entries=[found[k] for k in keys if k in found], misses=missing
+        )
 
     async def get(self, keys: list[str], wait_ms: int) -> cache_pb2.CacheGetResponse:
         found: dict[str, cache_pb2.KeyLattice] = {}
@@ -289,6 +344,7 @@ class NodeCache:
             self._connected.clear()
             # Without the stream nothing held can be trusted to be fresh.
             self.state.clear()
+            self.watermark = 0
             for future in self._fetching.values():
                 if not future.done():
                     future.set_exception(UnavailableError("the storage authority went away"))
@@ -308,6 +364,9 @@ class NodeCache:
         self._connected.set()
         log.info("subscribed to the storage authority", authority=self.settings.authority_address)
         async for update in call:
+            self.watermark = max(self.watermark, update.watermark)
+            if not update.key:
+                continue  # a watermark only
             future = self._fetching.pop(update.key, None)
             if future is not None:
                 if not update.absent:
@@ -365,7 +424,14 @@ class NodeCacheServicer(cache_pb2_grpc.CacheServicer):
     async def Get(
         self, request: cache_pb2.CacheGetRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CacheGetResponse:
+        if request.as_of:
+            return await self.cache.get_as_of(list(request.keys), request.as_of)
         return await self.cache.get(list(request.keys), min(request.wait_ms, MAX_WAIT_MS))
+
+    async def Watermark(
+        self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.WatermarkReply:
+        return cache_pb2.WatermarkReply(seq=await self.cache.watermark_now())
 
     async def Put(
         self, request: cache_pb2.CachePutRequest, context: grpc.aio.ServicerContext

@@ -1,14 +1,23 @@
-"""The in-memory lattice store: merge on write, wait-for-key on read, change notifications.
-No I/O: the server layer wires notifications to subscribers."""
+"""The in-memory lattice store: merge on write, wait-for-key on read, change notifications,
+and recent versions for snapshot reads. No I/O: the server layer wires notifications to
+subscribers.
+
+Snapshot reads: every change has a sequence number in one total order, and each key keeps
+its recent versions (at most ``HISTORY_VERSIONS``, none older than ``HISTORY_S`` seconds
+except the latest). ``get_as_of(key, seq)`` returns the version a snapshot at ``seq`` sees;
+a snapshot older than what is kept raises :class:`SnapshotExpiredError`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cloudburst_lattices import Lattice, LatticeDecodeError, decode, encode
-from cloudburst_protocol.errors import InvalidArgumentError
+from cloudburst_protocol.errors import InvalidArgumentError, SnapshotExpiredError
 
 from cloudburst_cache.values import describe_kind
 
@@ -25,6 +34,9 @@ class Version:
 
 Listener = Callable[[str, "Version | None"], None]
 
+HISTORY_VERSIONS = 16
+HISTORY_S = 60.0
+
 
 class LatticeStore:
     """Keys to lattices. Every write merges, so concurrent writers never lose an update.
@@ -37,6 +49,11 @@ class LatticeStore:
         self._values: dict[str, Version] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._listeners: list[Listener] = []
+        # Older states per key, oldest first: (sequence number from which it held, the
+        # version or None for a deletion, when it was replaced); and the sequence number of
+        # the newest state dropped from each key's history.
+        self._history: dict[str, deque[tuple[int, Version | None, float]]] = {}
+        self._forgotten: dict[str, int] = {}
         self.seq = 0
         self.bytes = 0
 
@@ -56,6 +73,21 @@ class LatticeStore:
 
     def version(self, key: str) -> Version | None:
         return self._values.get(key)
+
+    def get_as_of(self, key: str, seq: int) -> Version | None:
+        """The version of ``key`` a snapshot at ``seq`` sees (``None``: it did not exist)."""
+        current = self._values.get(key)
+        if current is not None and current.seq <= seq:
+            return current
+        for since, version, _ in reversed(self._history.get(key, ())):
+            if since <= seq:
+                return version
+        if self._forgotten.get(key, 0):
+            raise SnapshotExpiredError(
+                f"the version of {key!r} at snapshot {seq} is no longer kept "
+                f"(versions are kept for {HISTORY_S:g} s, at most {HISTORY_VERSIONS})"
+            )
+        return None  # the key did not exist yet
 
     def put(self, key: str, encoded: bytes) -> Version:
         """Merges an encoded lattice into ``key``; returns the merged version."""
@@ -81,6 +113,7 @@ class LatticeStore:
                 return current  # nothing changed: no new version
             merged_bytes = encode(merged)
             self.bytes -= len(current.encoded)
+            self._remember(key, current.seq, current)
         self.seq += 1
         version = Version(self.seq, merged, merged_bytes)
         self._values[key] = version
@@ -94,11 +127,22 @@ class LatticeStore:
         version = self._values.pop(key, None)
         if version is None:
             return False
+        self._remember(key, version.seq, version)
         self.seq += 1
+        self._remember(key, self.seq, None)  # the deletion itself, for snapshots after it
         self.bytes -= len(version.encoded)
         for listener in list(self._listeners):
             listener(key, None)
         return True
+
+    def _remember(self, key: str, since: int, replaced: Version | None) -> None:
+        """Keeps a replaced state for snapshot reads, within the history bounds."""
+        now = time.monotonic()
+        history = self._history.setdefault(key, deque())
+        history.append((since, replaced, now))
+        while history and (len(history) > HISTORY_VERSIONS or now - history[0][2] > HISTORY_S):
+            dropped_since, _, _ = history.popleft()
+            self._forgotten[key] = dropped_since
 
     def keys(self, prefix: str = "") -> list[str]:
         return sorted(k for k in self._values if k.startswith(prefix))

@@ -20,6 +20,8 @@ from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc
 from cloudburst_protocol.grpc_errors import error_from_rpc
 from opentelemetry import trace
 
+from cloudburst_executor.snapshot import merge_lattices, overlay
+
 RESERVED_PREFIX = "__cb/"
 STORE_TIMEOUT_S = 30.0
 
@@ -61,6 +63,9 @@ class UserLibrary:
         self._writer = values.Writer(clock)
         # Keys read during the current call (the executor reports them for placement).
         self.reads: set[str] = set()
+        # Snapshot modes: the call's snapshot and its writes so far (see snapshot.py).
+        self.snapshot = 0
+        self.writes: dict[str, bytes] = {}
 
     def get_object(self, key: str) -> Any:
         """The value stored at ``key``; raises ``KeyNotFoundError`` if there is none."""
@@ -89,9 +94,17 @@ class UserLibrary:
             )
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, "cache") from None
+        if self.snapshot:
+            self.writes[key] = merge_lattices(self.writes.get(key), lattice)
         return True
 
     put = put_object
+
+    def begin_call(self, snapshot: int, writes: dict[str, bytes]) -> None:
+        """Sets the read view of the call about to run (snapshot 0: latest values)."""
+        self.snapshot = snapshot
+        self.writes = writes
+        self.reads.clear()
 
     def get_id(self) -> str:
         """This executor's messaging id (for ``send``)."""
@@ -112,11 +125,15 @@ class UserLibrary:
     def _fetch(self, keys: list[str]) -> dict[str, Any]:
         for key in keys:
             _check_key(key)
+        request = cache_pb2.CacheGetRequest(keys=keys, as_of=self.snapshot)
         try:
-            reply = self._cache.Get(cache_pb2.CacheGetRequest(keys=keys), timeout=STORE_TIMEOUT_S)
+            reply = self._cache.Get(request, timeout=STORE_TIMEOUT_S)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, "cache") from None
-        found = {entry.key: values.unwrap(entry.lattice) for entry in reply.entries}
+        stored = {entry.key: entry.lattice for entry in reply.entries}
+        if self.snapshot:
+            stored = overlay(stored, keys, self.writes)
+        found = {key: values.unwrap(lattice) for key, lattice in stored.items()}
         self.reads.update(keys)
         span = trace.get_current_span()
         if span.is_recording():

@@ -45,6 +45,7 @@ from cloudburst_executor.functions import LoadedFunction
 from cloudburst_executor.library import Inbox, UserLibrary
 from cloudburst_executor.results import ResultWriter
 from cloudburst_executor.settings import ExecutorSettings
+from cloudburst_executor.snapshot import as_entries, merge_writes, overlay
 
 log = structlog.get_logger("cloudburst.executor")
 _tracer = tracing.tracer("cloudburst.executor")
@@ -59,6 +60,8 @@ class Work:
     trigger: executor_pb2.Trigger
     node: executor_pb2.DagNode
     upstream_values: list[bytes]
+    # Snapshot modes: the call's writes so far (from every upstream).
+    writes: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -66,6 +69,7 @@ class Join:
     """Results from a function's upstreams, gathered until all have arrived."""
 
     values: dict[str, bytes] = field(default_factory=dict)
+    writes: list[list[cache_pb2.KeyLattice]] = field(default_factory=list)
     expiry: asyncio.TimerHandle | None = None
 
 
@@ -310,6 +314,10 @@ class ExecutorServer:
         problem = _invalid_direct_call(trigger, self.direct)
         if problem is not None:
             return common_pb2.Outcome(error=to_remote_error(InvalidArgumentError(problem)))
+        if trigger.consistency != common_pb2.NORMAL and not trigger.snapshot:
+            # The call's snapshot: everything this node's cache has caught up with.
+            reply = await self.cache.Watermark(common_pb2.Empty(), timeout=10)
+            trigger.snapshot = reply.seq
         future: asyncio.Future[common_pb2.Outcome] = asyncio.get_running_loop().create_future()
         self.direct[trigger.call_id] = future
         try:
@@ -344,7 +352,8 @@ class ExecutorServer:
             return
         upstream = list(node.upstream)
         if len(upstream) <= 1:
-            self.queue.put_nowait(Work(trigger, node, [trigger.value] if upstream else []))
+            writes = merge_writes(trigger.writes) if trigger.writes else {}
+            self.queue.put_nowait(Work(trigger, node, [trigger.value] if upstream else [], writes))
             return
         key = (trigger.call_id, trigger.function)
         join = self.joins.get(key)
@@ -355,11 +364,13 @@ class ExecutorServer:
                 remaining, self.joins.pop, key, None
             )
         join.values[trigger.from_function] = trigger.value
+        join.writes.append(list(trigger.writes))
         if len(join.values) == len(upstream):
             del self.joins[key]
             if join.expiry is not None:
                 join.expiry.cancel()
-            self.queue.put_nowait(Work(trigger, node, [join.values[u] for u in upstream]))
+            values = [join.values[u] for u in upstream]
+            self.queue.put_nowait(Work(trigger, node, values, merge_writes(*join.writes)))
 
     async def _work_loop(self) -> None:
         while True:
@@ -401,11 +412,11 @@ class ExecutorServer:
             return await self._finish(trigger, common_pb2.Outcome(error=to_remote_error(late)))
         try:
             fn = await self._function(node)
-            explicit = await self._resolve_args(trigger, node.function, span)
+            explicit = await self._resolve_args(trigger, node.function, span, work.writes)
             assert self._loop is not None
             context = contextvars.copy_context()  # user-library calls see the current span
-            encoded = await self._loop.run_in_executor(
-                self._pool, context.run, self._run_user_code, fn, explicit, work.upstream_values
+            encoded, writes = await self._loop.run_in_executor(
+                self._pool, context.run, self._run_user_code, fn, explicit, work
             )
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
@@ -423,6 +434,9 @@ class ExecutorServer:
             forwarded.function = target
             forwarded.from_function = node.function
             forwarded.value = encoded
+            if trigger.snapshot:
+                del forwarded.writes[:]
+                forwarded.writes.extend(as_entries(writes))
             with _tracer.start_as_current_span(
                 f"trigger {target}",
                 kind=SpanKind.PRODUCER,
@@ -444,19 +458,21 @@ class ExecutorServer:
         return None
 
     def _run_user_code(
-        self, fn: LoadedFunction, explicit: list[Any], upstream_values: list[bytes]
-    ) -> bytes:
-        args = [*explicit, *(serializer.loads(v) for v in upstream_values)]
-        assert self.library is not None
-        self.library.reads.clear()
+        self, fn: LoadedFunction, explicit: list[Any], work: Work
+    ) -> tuple[bytes, dict[str, bytes]]:
+        """Runs in the worker thread; returns the encoded result and the call's writes."""
+        args = [*explicit, *(serializer.loads(v) for v in work.upstream_values)]
+        library = self.library
+        assert library is not None
+        library.begin_call(work.trigger.snapshot, dict(work.writes))
         try:
-            result = fn(self.library, args)
+            result = fn(library, args)
         finally:
-            if self.library.reads:
-                reads = list(self.library.reads)
+            if library.reads:
+                reads = list(library.reads)
                 assert self._loop is not None
                 self._loop.call_soon_threadsafe(self._note_reads, fn.name, reads)
-        return serializer.dumps(result)
+        return serializer.dumps(result), library.writes
 
     def _note_reads(self, function: str, keys: list[str]) -> None:
         """Remembers what a function read; reported to the scheduler (placement) in batches."""
@@ -492,7 +508,11 @@ class ExecutorServer:
         return fn
 
     async def _resolve_args(
-        self, trigger: executor_pb2.Trigger, function: str, span: Span
+        self,
+        trigger: executor_pb2.Trigger,
+        function: str,
+        span: Span,
+        writes: dict[str, bytes],
     ) -> list[Any]:
         """Explicit arguments, with references and futures replaced by stored values."""
         arguments = list(trigger.args[function].args) if function in trigger.args else []
@@ -500,21 +520,26 @@ class ExecutorServer:
         fetched: dict[str, bytes] = {}
         if refs:
             keys = list(dict.fromkeys(r.key for r in refs))
-            wait_ms = 0
-            if any(r.future for r in refs):
+            # Futures are other calls' results, read when they land (each is written once);
+            # plain references are read at the call's snapshot in snapshot modes.
+            futures = list(dict.fromkeys(r.key for r in refs if r.future))
+            plain = [k for k in keys if k not in futures]
+            misses: set[str] = set()
+            if futures:
                 wait_ms = max(0, int(trigger.deadline_ms - time.time() * 1000))
-            try:
-                reply = await self.cache.Get(
-                    cache_pb2.CacheGetRequest(keys=keys, wait_ms=wait_ms),
-                    timeout=wait_ms / 1000 + 30,
-                )
-            except grpc.RpcError as exc:
-                raise error_from_rpc(exc, "cache") from None
-            fetched = {e.key: e.lattice for e in reply.entries}
+                request = cache_pb2.CacheGetRequest(keys=futures, wait_ms=wait_ms)
+                reply = await self._cache_get(request, wait_ms / 1000 + 30)
+                fetched.update((e.key, e.lattice) for e in reply.entries)
+                misses.update(reply.misses)
+            if plain:
+                request = cache_pb2.CacheGetRequest(keys=plain, as_of=trigger.snapshot)
+                reply = await self._cache_get(request, 30)
+                found = {e.key: e.lattice for e in reply.entries}
+                fetched.update(overlay(found, plain, writes) if trigger.snapshot else found)
+                misses.update(reply.misses)
             missing = [k for k in keys if k not in fetched]
             self._note_reads(function, keys)
             if span.is_recording():
-                misses = set(reply.misses)
                 span.set_attribute("cloudburst.cache.hits", [k for k in keys if k not in misses])
                 span.set_attribute("cloudburst.cache.misses", sorted(misses))
             if missing:
@@ -528,6 +553,15 @@ class ExecutorServer:
             else:
                 resolved.append(serializer.loads(argument.value))
         return resolved
+
+    async def _cache_get(
+        self, request: cache_pb2.CacheGetRequest, timeout: float
+    ) -> cache_pb2.CacheGetResponse:
+        try:
+            reply: cache_pb2.CacheGetResponse = await self.cache.Get(request, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, "cache") from None
+        return reply
 
     async def _finish(
         self, trigger: executor_pb2.Trigger, outcome: common_pb2.Outcome, store: bool = False
@@ -600,9 +634,8 @@ def _invalid_direct_call(trigger: executor_pb2.Trigger, in_flight: dict[str, Any
     for fn in trigger.args:
         if fn not in functions:
             return f"arguments given for {fn!r}, which is not part of DAG {trigger.dag!r}"
-    if trigger.consistency != common_pb2.NORMAL:
-        mode = common_pb2.Consistency.Name(trigger.consistency)
-        return f"consistency mode {mode} is not available yet; only NORMAL (last writer wins) is"
+    if trigger.consistency not in common_pb2.Consistency.values():
+        return f"unknown consistency mode {trigger.consistency}"
     return None
 
 

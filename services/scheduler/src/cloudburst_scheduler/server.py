@@ -112,6 +112,10 @@ class Metadata:
             timeout=10,
         )
 
+    async def watermark(self) -> int:
+        reply = await self._cache.Watermark(common_pb2.Empty(), timeout=10)
+        return int(reply.seq)
+
     async def store_error(self, call_id: str, error: common_pb2.RemoteError) -> None:
         lattice = values.wrap_encoded(serializer.dump_error(error), self._clock)
         try:
@@ -448,11 +452,12 @@ class SchedulerCore:
                 raise InvalidArgumentError(
                     f"arguments given for {fn!r}, which is not part of DAG {shape.name!r}"
                 )
-        if request.consistency != common_pb2.NORMAL:
-            mode = common_pb2.Consistency.Name(request.consistency)
-            raise InvalidArgumentError(
-                f"consistency mode {mode} is not available yet; only NORMAL (last writer wins) is"
-            )
+        if request.consistency not in common_pb2.Consistency.values():
+            raise InvalidArgumentError(f"unknown consistency mode {request.consistency}")
+        # Snapshot modes read the whole call at the store's current sequence number.
+        snapshot = (
+            await self.metadata.watermark() if request.consistency != common_pb2.NORMAL else 0
+        )
         call_id = request.call_id
         if not call_id:
             raise InvalidArgumentError("a call needs a call_id")
@@ -499,6 +504,7 @@ class SchedulerCore:
                 consistency=request.consistency,
                 trace_context=trace_context,
                 deadline_ms=deadline_ms,
+                snapshot=snapshot,
             )
             for fn, arg_list in request.args.items():
                 trigger.args[fn].CopyFrom(arg_list)

@@ -7,6 +7,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class WatermarkReply(_message.Message):
+    __slots__ = ("seq",)
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    def __init__(self, seq: _Optional[int] = ...) -> None: ...
+
 class KeyLattice(_message.Message):
     __slots__ = ("key", "lattice", "seq")
     KEY_FIELD_NUMBER: _ClassVar[int]
@@ -18,12 +24,14 @@ class KeyLattice(_message.Message):
     def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class CacheGetRequest(_message.Message):
-    __slots__ = ("keys", "wait_ms")
+    __slots__ = ("keys", "wait_ms", "as_of")
     KEYS_FIELD_NUMBER: _ClassVar[int]
     WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
     keys: _containers.RepeatedScalarFieldContainer[str]
     wait_ms: int
-    def __init__(self, keys: _Optional[_Iterable[str]] = ..., wait_ms: _Optional[int] = ...) -> None: ...
+    as_of: int
+    def __init__(self, keys: _Optional[_Iterable[str]] = ..., wait_ms: _Optional[int] = ..., as_of: _Optional[int] = ...) -> None: ...
 
 class CacheGetResponse(_message.Message):
     __slots__ = ("entries", "misses")
@@ -80,16 +88,18 @@ class SubscribeRequest(_message.Message):
     def __init__(self, watch: _Optional[_Iterable[_Union[WatchKey, _Mapping]]] = ..., unwatch: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class KeyUpdate(_message.Message):
-    __slots__ = ("key", "lattice", "seq", "absent")
+    __slots__ = ("key", "lattice", "seq", "absent", "watermark")
     KEY_FIELD_NUMBER: _ClassVar[int]
     LATTICE_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ABSENT_FIELD_NUMBER: _ClassVar[int]
+    WATERMARK_FIELD_NUMBER: _ClassVar[int]
     key: str
     lattice: bytes
     seq: int
     absent: bool
-    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ..., absent: _Optional[bool] = ...) -> None: ...
+    watermark: int
+    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ..., absent: _Optional[bool] = ..., watermark: _Optional[int] = ...) -> None: ...
 
 class CacheStats(_message.Message):
     __slots__ = ("role", "node_id", "keys", "bytes", "hits", "misses", "evictions", "max_bytes")

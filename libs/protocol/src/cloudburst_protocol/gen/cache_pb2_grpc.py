@@ -65,6 +65,11 @@ class CacheStub:
                 request_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
                 response_deserializer=cloudburst__protocol_dot_gen_dot_cache__pb2.CacheStats.FromString,
                 _registered_method=True)
+        self.Watermark = channel.unary_unary(
+                '/cloudburst.v1.Cache/Watermark',
+                request_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_cache__pb2.WatermarkReply.FromString,
+                _registered_method=True)
 
 
 class CacheServicer:
@@ -109,6 +114,13 @@ class CacheServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Watermark(self, request, context):
+        """The newest sequence number whose changes this store reflects: a consistent snapshot.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CacheServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -141,6 +153,11 @@ def add_CacheServicer_to_server(servicer, server):
                     servicer.Stats,
                     request_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
                     response_serializer=cloudburst__protocol_dot_gen_dot_cache__pb2.CacheStats.SerializeToString,
+            ),
+            'Watermark': grpc.unary_unary_rpc_method_handler(
+                    servicer.Watermark,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_cache__pb2.WatermarkReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -305,6 +322,33 @@ class Cache:
             '/cloudburst.v1.Cache/Stats',
             cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
             cloudburst__protocol_dot_gen_dot_cache__pb2.CacheStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Watermark(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cloudburst.v1.Cache/Watermark',
+            cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_cache__pb2.WatermarkReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,12 +24,14 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INTERNAL: _ClassVar[ErrorCode]
     UNAVAILABLE: _ClassVar[ErrorCode]
     STALE_LEASE: _ClassVar[ErrorCode]
+    SNAPSHOT_EXPIRED: _ClassVar[ErrorCode]
 
 class Consistency(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     NORMAL: _ClassVar[Consistency]
     SINGLE: _ClassVar[Consistency]
     MULTI: _ClassVar[Consistency]
+    REPEATABLE_READ: _ClassVar[Consistency]
 NO_ERROR: ErrorCode
 FUNC_NOT_FOUND: ErrorCode
 NO_RESOURCES: ErrorCode
@@ -45,9 +47,11 @@ INVALID_DAG: ErrorCode
 INTERNAL: ErrorCode
 UNAVAILABLE: ErrorCode
 STALE_LEASE: ErrorCode
+SNAPSHOT_EXPIRED: ErrorCode
 NORMAL: Consistency
 SINGLE: Consistency
 MULTI: Consistency
+REPEATABLE_READ: Consistency
 
 class Reference(_message.Message):
     __slots__ = ("key", "deserialize", "future")

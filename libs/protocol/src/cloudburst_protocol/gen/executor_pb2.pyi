@@ -1,3 +1,4 @@
+from cloudburst_protocol.gen import cache_pb2 as _cache_pb2
 from cloudburst_protocol.gen import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -24,7 +25,7 @@ class DagNode(_message.Message):
     def __init__(self, function: _Optional[str] = ..., digest: _Optional[str] = ..., upstream: _Optional[_Iterable[str]] = ..., downstream: _Optional[_Iterable[str]] = ..., executor_id: _Optional[str] = ..., executor_address: _Optional[str] = ...) -> None: ...
 
 class Trigger(_message.Message):
-    __slots__ = ("call_id", "scheduler_id", "dag", "nodes", "function", "args", "from_function", "value", "output_key", "consistency", "trace_context", "deadline_ms", "dag_version", "direct")
+    __slots__ = ("call_id", "scheduler_id", "dag", "nodes", "function", "args", "from_function", "value", "output_key", "consistency", "trace_context", "deadline_ms", "dag_version", "direct", "snapshot", "writes")
     class ArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +54,8 @@ class Trigger(_message.Message):
     DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
     DAG_VERSION_FIELD_NUMBER: _ClassVar[int]
     DIRECT_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    WRITES_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     scheduler_id: str
     dag: str
@@ -67,7 +70,9 @@ class Trigger(_message.Message):
     deadline_ms: int
     dag_version: str
     direct: bool
-    def __init__(self, call_id: _Optional[str] = ..., scheduler_id: _Optional[str] = ..., dag: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[DagNode, _Mapping]]] = ..., function: _Optional[str] = ..., args: _Optional[_Mapping[str, _common_pb2.ArgList]] = ..., from_function: _Optional[str] = ..., value: _Optional[bytes] = ..., output_key: _Optional[str] = ..., consistency: _Optional[_Union[_common_pb2.Consistency, str]] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., deadline_ms: _Optional[int] = ..., dag_version: _Optional[str] = ..., direct: _Optional[bool] = ...) -> None: ...
+    snapshot: int
+    writes: _containers.RepeatedCompositeFieldContainer[_cache_pb2.KeyLattice]
+    def __init__(self, call_id: _Optional[str] = ..., scheduler_id: _Optional[str] = ..., dag: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[DagNode, _Mapping]]] = ..., function: _Optional[str] = ..., args: _Optional[_Mapping[str, _common_pb2.ArgList]] = ..., from_function: _Optional[str] = ..., value: _Optional[bytes] = ..., output_key: _Optional[str] = ..., consistency: _Optional[_Union[_common_pb2.Consistency, str]] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., deadline_ms: _Optional[int] = ..., dag_version: _Optional[str] = ..., direct: _Optional[bool] = ..., snapshot: _Optional[int] = ..., writes: _Optional[_Iterable[_Union[_cache_pb2.KeyLattice, _Mapping]]] = ...) -> None: ...
 
 class RegistryUpdate(_message.Message):
     __slots__ = ("seq", "functions", "dags", "snapshot")
