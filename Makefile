@@ -13,7 +13,7 @@ include mk/bench.mk
 .PHONY: help install up down status test lint typecheck protos protos-check unit e2e clean
 
 help:  ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 $(UV):
 	$(PYTHON) -m venv .tools

@@ -98,3 +98,24 @@ def test_cached_lease_survives_an_executor_restart(crashable: LocalCluster, name
         else:
             raise AssertionError("node0-executor0 was not restarted")
         assert [echo(i).get() for i in range(10)] == list(range(10))
+
+
+@pytest.fixture(scope="module")
+def hidden(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """Executors that advertise an address this client cannot reach, as containers do."""
+    cluster = start_cluster(
+        tmp_path_factory.mktemp("hidden"), CLOUDBURST_ADVERTISE_HOST="executor.invalid"
+    )
+    yield cluster
+    cluster.down()
+
+
+def test_unreachable_executors_fall_back_to_the_scheduler(hidden: LocalCluster, name: str) -> None:
+    """When no leased executor can be reached from the client, calls go through the
+    scheduler: the seed example still runs, and no call fails for it."""
+    with CloudburstConnection(hidden.scheduler_address, timeout=20) as cloud:
+        square = cloud.register(lambda _, x: x * x, name)
+        assert square(2).get() == 4
+        assert [square(i).get() for i in range(5)] == [0, 1, 4, 9, 16]
+        cloud.register_dag(f"{name}-dag", [name], [])
+        assert cloud.call_dag(f"{name}-dag", {name: [3]}).get() == 9

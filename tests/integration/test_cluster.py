@@ -94,12 +94,6 @@ def test_seed_example_runs_unchanged_spread(cluster: Cluster) -> None:
     assert done.stdout.split("\n") == ["4", "(True, 0)", "4", ""]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="with the default placement the SDK calls executors directly, at the address they "
-    "advertise on the Docker network (<container host name>:7080), which the host cannot reach; "
-    "needs a fallback to the scheduler path or a setting that turns direct calls off",
-)
 def test_seed_example_runs_unchanged_default_placement(cluster: Cluster) -> None:
     """The default placement, what `docker compose` users get."""
     done = run_seed(cluster, "scheduler")

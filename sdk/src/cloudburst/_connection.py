@@ -37,12 +37,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from cloudburst._future import CloudburstFuture
+from cloudburst._future import CloudburstFuture, never_delivered
 from cloudburst.shared.reference import CloudburstReference
 
 KIND_FUNCTION = scheduler_pb2.FUNCTION_KIND_FUNCTION
 KIND_CLASS = scheduler_pb2.FUNCTION_KIND_CLASS
 ADMIN_TIMEOUT_S = 30.0
+UNREACHABLE_S = 30.0
+"""How long an executor this client could not connect to is skipped."""
 _tracer = trace.get_tracer("cloudburst")
 
 _CONSISTENCY_NAMES = {
@@ -144,6 +146,7 @@ class CloudburstConnection:
         self._executor_channels: list[grpc.Channel] = []
         self._outstanding: dict[str, int] = {}
         self._rotation = 0
+        self._unreachable: dict[str, float] = {}
         self._writer = values.Writer()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -375,10 +378,20 @@ class CloudburstConnection:
             return CloudburstFuture(request.call_id, self, inflight)
         deadline_ms = int((time.time() + self.call_timeout) * 1000)
 
-        def send() -> grpc.Future:
-            current = self._lease(request) or lease
-            return self._send_direct(current, request, deadline_ms)
+        def send() -> tuple[grpc.Future, bool]:
+            current = self._lease(request)
+            if current is None or not self._reachable(current):
+                remaining = max(0.001, deadline_ms / 1000 - time.time())
+                return self._stub.Call.future(request, timeout=remaining), False
+            return self._send_direct(current, request, deadline_ms), True
 
+        if not self._reachable(lease):
+            # No leased executor can be reached from here (e.g. a cluster in containers):
+            # the scheduler's path still works.
+            inflight = self._stub.Call.future(request, timeout=self.call_timeout)
+            if span.is_recording():
+                inflight.add_done_callback(lambda _: span.end())
+            return CloudburstFuture(request.call_id, self, inflight)
         inflight = self._send_direct(lease, request, deadline_ms)
         if span.is_recording():
             inflight.add_done_callback(lambda _: span.end())
@@ -424,8 +437,9 @@ class CloudburstConnection:
     ) -> grpc.Future:
         with self._lock:
             # The executor with the fewest of this client's calls in flight; ties rotate.
-            least = min(self._outstanding.get(a, 0) for _, a in lease.executors)
-            tied = [e for e in lease.executors if self._outstanding.get(e[1], 0) == least]
+            candidates = self._reachable(lease) or lease.executors
+            least = min(self._outstanding.get(a, 0) for _, a in candidates)
+            tied = [e for e in candidates if self._outstanding.get(e[1], 0) == least]
             self._rotation += 1
             executor_id, address = tied[self._rotation % len(tied)]
             self._outstanding[address] = self._outstanding.get(address, 0) + 1
@@ -454,12 +468,20 @@ class CloudburstConnection:
             trigger.args[fn].CopyFrom(arg_list)
         timeout = max(0.001, deadline_ms / 1000 - time.time())
         inflight = stub.Run.future(trigger, timeout=timeout)
-        inflight.add_done_callback(lambda _: self._done(address))
+        inflight.add_done_callback(lambda done: self._done(address, done))
         return inflight
 
-    def _done(self, address: str) -> None:
+    def _done(self, address: str, done: grpc.Future) -> None:
+        unreachable = not done.cancelled() and never_delivered(done.exception() or Exception())
         with self._lock:
             self._outstanding[address] -= 1
+            if unreachable:
+                self._unreachable[address] = time.monotonic() + UNREACHABLE_S
+
+    def _reachable(self, lease: _Lease) -> builtins.list[tuple[str, str]]:
+        """The lease's executors this client has not recently failed to reach."""
+        now = time.monotonic()
+        return [e for e in lease.executors if self._unreachable.get(e[1], 0.0) < now]
 
     def _wait_for_key(self, key: str, timeout: float | None) -> bytes:
         wait = self.call_timeout if timeout is None else timeout

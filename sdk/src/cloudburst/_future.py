@@ -39,14 +39,17 @@ class CloudburstFuture:
         connection: CloudburstConnection,
         inflight: grpc.Future | None = None,
         *,
-        retry: Callable[[], grpc.Future] | None = None,
+        retry: Callable[[], tuple[grpc.Future, bool]] | None = None,
         error: CloudburstError | None = None,
     ) -> None:
         self.obj_id = obj_id
         self._connection = connection
         self._inflight = inflight
-        # Direct calls: re-issues the call after a stale lease (at most STALE_RETRIES times).
+        # Direct calls: re-places the call after a stale lease or an executor that could not
+        # be reached (at most STALE_RETRIES times); returns the new call and whether it is
+        # direct (an executor answers with an Outcome) or through the scheduler.
         self._retry = retry
+        self._direct = retry is not None
         self._lock = threading.Lock()
         self._value: Any = _UNSET
         self._error: CloudburstError | None = error
@@ -87,21 +90,25 @@ class CloudburstFuture:
                 ) from None
             except grpc.RpcError as exc:
                 error = error_from_rpc(exc, self._connection.address)
-                if self._retry is not None and isinstance(error, UnavailableError):
+                if self._direct and self._retry is not None and isinstance(error, UnavailableError):
                     self._connection._forget_leases()
-                    if _never_delivered(exc):
-                        # The executor was gone before the call reached it (e.g. restarted
-                        # on a new port): nothing ran, so place the call again.
-                        self._inflight = self._retry()
+                    if never_delivered(exc):
+                        # The executor could not be reached (restarted on a new port, or not
+                        # reachable from here at all): nothing ran, so place the call again.
+                        self._inflight, self._direct = self._retry()
                         continue
                     error = ExecutorDiedError(f"the executor running call {self.obj_id} is gone")
                 self._error = error
                 return
-            outcome = response if self._retry is not None else response.outcome
+            outcome = response if self._direct else response.outcome
             if outcome.WhichOneof("kind") == "error":
-                if self._retry is not None and outcome.error.code == common_pb2.STALE_LEASE:
+                if (
+                    self._direct
+                    and self._retry is not None
+                    and (outcome.error.code == common_pb2.STALE_LEASE)
+                ):
                     self._connection._forget_leases()
-                    self._inflight = self._retry()
+                    self._inflight, self._direct = self._retry()
                     continue
                 self._error = from_remote_error(outcome.error)
             else:
@@ -116,10 +123,21 @@ class CloudburstFuture:
             self._error = exc
 
 
-def _never_delivered(exc: grpc.RpcError) -> bool:
-    """True when gRPC could not connect at all, so the request was never sent."""
-    details = (exc.details() if hasattr(exc, "details") else "") or ""
-    return "failed to connect" in details.lower() or "connection refused" in details.lower()
+_UNDELIVERED = (
+    "failed to connect",
+    "connection refused",
+    "dns resolution failed",
+    "errors resolving",
+    "name resolution",
+    "no address",
+)
+
+
+def never_delivered(exc: BaseException) -> bool:
+    """True when gRPC could not reach the server at all, so the request was never sent."""
+    details = getattr(exc, "details", None)
+    text = (details() if callable(details) else "") or ""
+    return any(marker in text.lower() for marker in _UNDELIVERED)
 
 
 __all__ = ["CloudburstFuture"]
