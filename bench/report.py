@@ -205,7 +205,8 @@ def table(report: dict) -> Table:
         caption=(
             "ratio = cost ratio: ours ÷ peer for times, peer ÷ ours for throughput; "
             "< 1 (green) means Cloudburst is ahead.\n"
-            f"Medians of {config.get('reps', '?')} repetitions of {config.get('calls', '?')} "
+            f"Medians over {config.get('rounds', 1)} interleaved rounds of each system's median "
+            f"of {config.get('reps', '?')} repetitions of {config.get('calls', '?')} "
             f"calls (1, 2, 5); fan-out of {config.get('fanout', '?')}; burst of "
             f"{config.get('burst', '?')} calls; state value {config.get('state_mb', '?')} MB."
         ),
@@ -243,13 +244,21 @@ def print_report(report: dict, console: Console | None = None) -> None:
     for name, result in report.get("systems", {}).items():
         if result and result.get("error"):
             console.print(f"[red]{NAMES.get(name, name)} failed:[/red] {result['error']}")
-        elif result:
+            continue
+        for error in (result or {}).get("round_errors", []):
+            console.print(f"[red]{NAMES.get(name, name)}: a round failed:[/red] {error}")
+        if result:
             loads.append(
-                f"{NAMES.get(name, name)} {result.get('load_avg_before', '?')}→"
-                f"{result.get('load_avg_after', '?')} ({result.get('seconds', 0):.0f} s)"
+                f"{NAMES.get(name, name)} {result.get('load_avg_before', '?')}/"
+                f"{result.get('load_avg_after', '?')} ({result.get('seconds', 0):.0f} s measuring"
+                f" in {result.get('rounds', 1)} rounds)"
             )
     if loads:
-        console.print("1-min load average over each system's run: " + "; ".join(loads), style="dim")
+        console.print(
+            "highest 1-min load average at the start/end of a system's rounds (0 = quiet): "
+            + "; ".join(loads),
+            style="dim",
+        )
     console.print("\n[bold]Targets of issue 6[/bold] (a report of this run, not a test):")
     for target in targets(report):
         mark = {

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ import _harness as h  # noqa: E402
 import report as render  # noqa: E402
 
 QUICK = {
+    "rounds": 1,
     "reps": 2,
     "calls": 50,
     "warmup": 10,
@@ -45,6 +47,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     h.add_flags(parser)
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="run every system this many times, interleaved; figures are medians over rounds",
+    )
     parser.add_argument("--systems", default="cloudburst,ray,dask")
     parser.add_argument(
         "--no-tracing-row", action="store_true", help="skip the run with tracing on"
@@ -54,13 +62,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cloudburst-python", type=Path, default=REPO / ".venv/bin/python")
     parser.add_argument("--peer-python", type=Path, default=Path(sys.executable))
     parser.add_argument("--timeout", type=float, default=900, help="per system, seconds")
-    defaults = {name: parser.get_default(name) for name in h.COUNT_FLAGS}
+    defaults = {name: parser.get_default(name) for name in (*h.COUNT_FLAGS, "rounds")}
     args = parser.parse_args()
     if args.quick:
         for name, small in QUICK.items():
             if getattr(args, name) == defaults[name]:
                 setattr(args, name, small)
     h.check_flags(parser, args)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = sorted(set(args.systems) - {"cloudburst", "ray", "dask"})
     if unknown:
@@ -88,7 +98,7 @@ def run_system(
     if not python.exists():
         return {"error": f"{python} does not exist (run `make bench`, which creates it)"}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        out = Path(tmp) / f"{label}.json"
+        out = Path(tmp) / "report.json"
         command = [str(python), str(SYSTEMS / script), *count_flags(args, workloads)]
         h.log(f"running {label}: {' '.join(command[1:])}")
         try:
@@ -106,6 +116,43 @@ def run_system(
         if done.returncode != 0 or not out.exists():
             return {"error": f"exited with status {done.returncode} (its output is above)"}
         return json.loads(out.read_text())
+
+
+def merge_rounds(reports: list[dict]) -> dict:
+    """One system's rounds as one report: each figure is the median over the rounds that
+    succeeded; per-repetition lists are concatenated; what each round saw is kept."""
+    ok = [r for r in reports if not r.get("error")]
+    errors = [r["error"] for r in reports if r.get("error")]
+    if not ok:
+        return {"error": "; ".join(errors)}
+    merged = {k: v for k, v in ok[-1].items() if k not in ("workloads", "seconds")}
+    merged["rounds"] = len(ok)
+    merged["seconds"] = round(sum(r["seconds"] for r in ok), 2)
+    merged["load_avg_before"] = max(r["load_avg_before"] for r in ok)
+    merged["load_avg_after"] = max(r["load_avg_after"] for r in ok)
+    if errors:
+        merged["round_errors"] = errors
+    workloads: dict[str, dict] = {}
+    for name in ok[0]["workloads"]:
+        per_round = [r["workloads"][name] for r in ok if name in r["workloads"]]
+        figures: dict = {}
+        for key, first in per_round[0].items():
+            values = [w[key] for w in per_round if key in w]
+            numeric = isinstance(first, int | float) and not isinstance(first, bool)
+            if isinstance(first, list):
+                figures[key] = [x for v in values for x in v]
+            elif numeric and key in ("reps", "seconds"):
+                figures[key] = round(sum(values), 2)
+            elif numeric and any(v != first for v in values):
+                figures[key] = round(statistics.median(values), 3)
+            else:
+                figures[key] = first
+        figures["per_round"] = [
+            {k: v for k, v in w.items() if not isinstance(v, list)} for w in per_round
+        ]
+        workloads[name] = figures
+    merged["workloads"] = workloads
+    return merged
 
 
 def cpu_model() -> str:
@@ -133,27 +180,36 @@ def main() -> None:
     # The peers' scripts must not pick up the project's packages or vice versa.
     base_env.pop("PYTHONPATH", None)
     base_env.pop("VIRTUAL_ENV", None)
-    plan = []
+    # Groups run back to back within a round (ours with tracing off, then on); the order of
+    # the groups rotates from round to round, so a burst of other work on the machine does not
+    # always land on the same system.
+    groups: list[list[tuple]] = []
     if "cloudburst" in args.systems:
         off = {**base_env, "CLOUDBURST_TRACING": "off"}
-        plan.append(
-            ("cloudburst", args.cloudburst_python, "cloudburst_bench.py", args.workloads, off)
-        )
+        group = [("cloudburst", args.cloudburst_python, "cloudburst_bench.py", args.workloads, off)]
         traced_workloads = [w for w in ("single", "dag") if w in args.workloads]
         if traced_workloads and not args.no_tracing_row:
             on = {**base_env, "CLOUDBURST_TRACING": "on"}
-            plan.append(
+            group.append(
                 (render.TRACED, args.cloudburst_python, "cloudburst_bench.py", traced_workloads, on)
             )
+        groups.append(group)
     for peer in ("ray", "dask"):
         if peer in args.systems:
-            plan.append((peer, args.peer_python, f"{peer}_bench.py", args.workloads, base_env))
+            groups.append([(peer, args.peer_python, f"{peer}_bench.py", args.workloads, base_env)])
 
-    systems: dict[str, dict] = {}
-    for i, (label, python, script, workloads, env) in enumerate(plan):
-        if i:
-            time.sleep(SETTLE_S)
-        systems[label] = run_system(label, python, script, args, workloads, env)
+    runs: dict[str, list[dict]] = {label: [] for group in groups for label, *_ in group}
+    first = True
+    for round_no in range(args.rounds):
+        shift = round_no % len(groups)
+        for group in groups[shift:] + groups[:shift]:
+            for label, python, script, workloads, env in group:
+                if not first:
+                    time.sleep(SETTLE_S)
+                first = False
+                tag = f"{label} (round {round_no + 1}/{args.rounds})"
+                runs[label].append(run_system(tag, python, script, args, workloads, env))
+    systems = {label: merge_rounds(reports) for label, reports in runs.items()}
 
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
@@ -167,6 +223,7 @@ def main() -> None:
         },
         "config": {
             "quick": args.quick,
+            "rounds": args.rounds,
             "workloads": args.workloads,
             **{name: getattr(args, name) for name in h.COUNT_FLAGS},
             "ratio": "cost ratio: ours/peer for times, peer/ours for throughput; < 1 = ahead",
@@ -186,7 +243,7 @@ def main() -> None:
     print()
     render.print_report(report)
     print(f"\nwrote {_shown(json_path)} and {_shown(png_path)}")
-    if any(s.get("error") for s in systems.values()):
+    if any(s.get("error") or s.get("round_errors") for s in systems.values()):
         sys.exit(1)
 
 

@@ -32,7 +32,7 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
         default=",".join(WORKLOADS),
         help=f"comma-separated subset of {','.join(WORKLOADS)}",
     )
-    parser.add_argument("--reps", type=int, default=5, help="repetitions of each workload")
+    parser.add_argument("--reps", type=int, default=2, help="repetitions of each workload")
     parser.add_argument("--calls", type=int, default=300, help="sequential calls per repetition")
     parser.add_argument("--warmup", type=int, default=50, help="warm-up calls per workload")
     parser.add_argument("--fanout", type=int, default=100, help="calls in one fan-out")
