@@ -50,6 +50,7 @@ def test_public_api_is_pinned() -> None:
         "VectorClock",
         "decode",
         "encode",
+        "lww_payload",
         "merge",
     ]
     for name in cloudburst_lattices.__all__:

@@ -19,6 +19,7 @@ from cloudburst_lattices import (
     VectorClock,
     decode,
     encode,
+    lww_payload,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -226,3 +227,14 @@ def test_encode_rejects_non_lattices() -> None:
     """encode() of a non-lattice object is a TypeError."""
     with pytest.raises(TypeError):
         encode(42)  # type: ignore[arg-type]
+
+
+def test_lww_payload_views_the_value_without_decoding() -> None:
+    """lww_payload gives the value of an encoded LWW as a view, and None for anything else."""
+    data = encode(LWW(-5, b"x" * 300))
+    view = lww_payload(data)
+    assert view is not None
+    assert bytes(view) == b"x" * 300
+    assert lww_payload(encode(MaxLattice(3))) is None
+    assert lww_payload(data[:-1]) is None
+    assert lww_payload(b"") is None

@@ -10,7 +10,7 @@ different lattice types raises :class:`LatticeTypeError`.
 """
 
 from ._causal import MultiKeyCausal, SingleKeyCausal
-from ._codec import FORMAT_VERSION, MAX_NESTING_DEPTH, decode, encode
+from ._codec import FORMAT_VERSION, MAX_NESTING_DEPTH, decode, encode, lww_payload
 from ._errors import LatticeDecodeError, LatticeTypeError
 from ._lww import LWW
 from ._map import LATTICE_TYPES, Lattice, MapLattice, merge
@@ -37,5 +37,6 @@ __all__ = [
     "VectorClock",
     "decode",
     "encode",
+    "lww_payload",
     "merge",
 ]

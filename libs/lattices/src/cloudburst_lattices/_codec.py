@@ -58,7 +58,7 @@ from ._scalar import MaxLattice, PriorityLattice
 from ._sets import OrderedSetLattice, SetLattice
 from ._vclock import VectorClock
 
-__all__ = ["FORMAT_VERSION", "MAX_NESTING_DEPTH", "decode", "encode"]
+__all__ = ["FORMAT_VERSION", "MAX_NESTING_DEPTH", "decode", "encode", "lww_payload"]
 
 FORMAT_VERSION = 1
 """The format-version byte written by :func:`encode` and required by :func:`decode`."""
@@ -77,6 +77,7 @@ _TAG_SINGLE_KEY_CAUSAL = 0x08
 _TAG_MULTI_KEY_CAUSAL = 0x09
 
 _MAX_VARINT_BYTES = 10
+_SCALAR_TAGS = frozenset((_TAG_LWW, _TAG_MAX, _TAG_PRIORITY))
 
 
 # --------------------------------------------------------------------------- encoding
@@ -196,7 +197,7 @@ def decode(data: bytes | bytearray | memoryview) -> Lattice:
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"decode() needs bytes, got {type(data).__name__}")
-    raw = bytes(data)
+    raw = data if isinstance(data, bytes) else bytes(data)
     if not raw:
         raise LatticeDecodeError("empty input: expected a format-version byte")
     if raw[0] != FORMAT_VERSION:
@@ -215,12 +216,31 @@ def decode(data: bytes | bytearray | memoryview) -> Lattice:
         raise LatticeDecodeError(
             f"{len(raw) - reader.pos} trailing byte(s) after the lattice at offset {reader.pos}"
         )
-    if encode(result) != raw:
+    # Scalar types are canonical once parsed (minimal varints are checked while reading);
+    # only types with orderings to check are re-encoded, so large values are not copied.
+    if raw[1] not in _SCALAR_TAGS and encode(result) != raw:
         raise LatticeDecodeError(
             "non-canonical encoding (unsorted or duplicate elements, zero counters, "
             "dominated causal versions or overlong varints)"
         )
     return result
+
+
+def lww_payload(data: bytes) -> memoryview | None:
+    """The value of an encoded ``LWW`` as a view into ``data`` (no copy), or ``None`` when
+    ``data`` is not an encoded LWW. For large values on hot paths; :func:`decode` checks more.
+    """
+    if len(data) < 3 or data[0] != FORMAT_VERSION or data[1] != _TAG_LWW:
+        return None
+    reader = _Reader(data, 2)
+    try:
+        reader.svarint("LWW timestamp")
+        length = reader.uvarint("LWW value length")
+    except LatticeDecodeError:
+        return None
+    if reader.pos + length != len(data):
+        return None
+    return memoryview(data)[reader.pos :]
 
 
 class _Reader:

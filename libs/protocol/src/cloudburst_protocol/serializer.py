@@ -59,7 +59,7 @@ def dump_error(error: common_pb2.RemoteError) -> bytes:
     return b"E" + error.SerializeToString()
 
 
-def loads(data: bytes) -> Any:
+def loads(data: bytes | memoryview) -> Any:
     """Decode bytes made by :func:`dumps` (raises the stored error for :func:`dump_error`)."""
     if not data:
         raise SerializationError("cannot deserialize an empty buffer")
@@ -113,7 +113,7 @@ def _dump_array(array: Any) -> bytes | None:
     return b"".join(parts)
 
 
-def _load_array(data: bytes) -> Any:
+def _load_array(data: bytes | memoryview) -> Any:
     import numpy as np  # noqa: PLC0415 - numpy is optional: imported only for arrays
 
     view = memoryview(data)

@@ -29,6 +29,7 @@ from cloudburst_lattices import (
     SetLattice,
     decode,
     encode,
+    lww_payload,
 )
 
 from cloudburst_protocol import serializer
@@ -110,6 +111,15 @@ def from_lattice(lattice: Lattice) -> Any:
     raise SerializationError(f"a stored {type(lattice).__name__} has no Python value form")
 
 
+def value_of(lattice_bytes: bytes) -> Any:
+    """The Python value of an encoded lattice; a plain value's bytes are not copied on the
+    way (large values are read this way)."""
+    view = lww_payload(lattice_bytes)
+    if view is not None:
+        return serializer.loads(view)
+    return from_lattice(decode(lattice_bytes))
+
+
 def wrap_encoded(encoded_value: bytes, clock: HybridClock) -> bytes:
     """An encoded value (see :mod:`.serializer`) as an encoded LWW lattice."""
     return encode(LWW(clock.now(), encoded_value))
@@ -130,7 +140,7 @@ def unwrap_encoded(lattice_bytes: bytes) -> bytes:
 
 def unwrap(lattice_bytes: bytes) -> Any:
     """The Python value a stored lattice stands for."""
-    return from_lattice(decode(lattice_bytes))
+    return value_of(lattice_bytes)
 
 
 __all__ = [
@@ -141,6 +151,7 @@ __all__ = [
     "from_lattice",
     "unwrap",
     "unwrap_encoded",
+    "value_of",
     "wrap",
     "wrap_encoded",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import TypeVar
 
 import grpc
@@ -60,15 +60,15 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         keys = list(request.keys)
         if request.wait_ms and not request.as_of:
             await self.store.wait_for(keys, min(request.wait_ms, MAX_WAIT_MS) / 1000)
-        entries = []
+        found: dict[str, tuple[int, bytes]] = {}
         for key in keys:
             if request.as_of:
                 version = self.store.get_as_of(key, request.as_of)
             else:
                 version = self.store.version(key)
             if version is not None:
-                entries.append(_entry(key, version))
-        return cache_pb2.CacheGetResponse(entries=entries)
+                found[key] = (version.seq, version.encoded)
+        return _response(keys, found, [], request.known)
 
     async def Watermark(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
@@ -155,6 +155,27 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         )
 
 
+def _response(
+    keys: list[str],
+    found: Mapping[str, tuple[int, bytes]],
+    misses: list[str],
+    known: Mapping[str, int],
+) -> cache_pb2.CacheGetResponse:
+    """A Get answer: each found key's value once (building messages copies values, so it is
+    done only here), or just its name when the reader already holds that version."""
+    reply = cache_pb2.CacheGetResponse(misses=misses)
+    for key in dict.fromkeys(keys):
+        value = found.get(key)
+        if value is None:
+            continue
+        seq, encoded = value
+        if seq and known.get(key) == seq:
+            reply.unchanged.append(key)
+        else:
+            reply.entries.add(key=key, lattice=encoded, seq=seq)
+    return reply
+
+
 def _entry(key: str, version: Version) -> cache_pb2.KeyLattice:
     return cache_pb2.KeyLattice(key=key, lattice=version.encoded, seq=version.seq)
 
@@ -204,45 +225,46 @@ class NodeCache:
         await asyncio.wait_for(self._connected.wait(), FETCH_TIMEOUT_S)
         return self.watermark
 
-    async def get_as_of(self, keys: list[str], as_of: int) -> cache_pb2.CacheGetResponse:
+    async def get_as_of(
+        self, keys: list[str], as_of: int, known: Mapping[str, int]
+    ) -> cache_pb2.CacheGetResponse:
         """A snapshot read: a held version serves it when it is the one the snapshot sees
         (held, not newer than the snapshot, and the cache is caught up past it); otherwise
         the authority answers from its version history."""
-        found: dict[str, cache_pb2.KeyLattice] = {}
+        found: dict[str, tuple[int, bytes]] = {}
         missing: list[str] = []
         for key in dict.fromkeys(keys):
             entry = self.state.lookup(key) if as_of <= self.watermark else None
             if entry is not None and entry.seq <= as_of:
-                found[key] = cache_pb2.KeyLattice(key=key, lattice=entry.encoded, seq=entry.seq)
+                found[key] = (entry.seq, entry.encoded)
             else:
                 missing.append(key)
         if missing:
+            request = cache_pb2.CacheGetRequest(keys=missing, as_of=as_of, known=known)
             reply: cache_pb2.CacheGetResponse = await self._call(
-                self.authority.Get(
-                    cache_pb2.CacheGetRequest(keys=missing, as_of=as_of), timeout=FETCH_TIMEOUT_S
-                )
+                self.authority.Get(request, timeout=FETCH_TIMEOUT_S)
             )
             for fetched in reply.entries:
-                found[fetched.key] = fetched
-        return cache_pb2.CacheGetResponse(
-            entries=[found[k] for k in keys if k in found], misses=missing
-        )
+                found[fetched.key] = (fetched.seq, fetched.lattice)
+            for key in reply.unchanged:
+                found[key] = (known[key], b"")
+        return _response(keys, found, missing, known)
 
-    async def get(self, keys: list[str], wait_ms: int) -> cache_pb2.CacheGetResponse:
-        found: dict[str, cache_pb2.KeyLattice] = {}
+    async def get(
+        self, keys: list[str], wait_ms: int, known: Mapping[str, int]
+    ) -> cache_pb2.CacheGetResponse:
+        found: dict[str, tuple[int, bytes]] = {}
         missing: list[str] = []
         for key in dict.fromkeys(keys):
             entry = self.state.lookup(key)
             if entry is None:
                 missing.append(key)
             else:
-                found[key] = cache_pb2.KeyLattice(key=key, lattice=entry.encoded, seq=entry.seq)
+                found[key] = (entry.seq, entry.encoded)
         if missing:
             for key, update in zip(missing, await self._fetch(missing), strict=True):
                 if not update.absent:
-                    found[key] = cache_pb2.KeyLattice(
-                        key=key, lattice=update.lattice, seq=update.seq
-                    )
+                    found[key] = (update.seq, update.lattice)
             absent = [k for k in missing if k not in found]
             if absent and wait_ms:
                 reply = await self._call(
@@ -252,11 +274,9 @@ class NodeCache:
                     )
                 )
                 for entry in reply.entries:
-                    found[entry.key] = entry
+                    found[entry.key] = (entry.seq, entry.lattice)
                     self._keep(entry.key, entry.seq, entry.lattice)
-        return cache_pb2.CacheGetResponse(
-            entries=[found[k] for k in keys if k in found], misses=missing
-        )
+        return _response(keys, found, missing, known)
 
     async def put(self, entries: list[cache_pb2.KeyLattice]) -> cache_pb2.CachePutResponse:
         reply: cache_pb2.CachePutResponse = await self._call(
@@ -424,9 +444,10 @@ class NodeCacheServicer(cache_pb2_grpc.CacheServicer):
     async def Get(
         self, request: cache_pb2.CacheGetRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CacheGetResponse:
+        keys = list(request.keys)
         if request.as_of:
-            return await self.cache.get_as_of(list(request.keys), request.as_of)
-        return await self.cache.get(list(request.keys), min(request.wait_ms, MAX_WAIT_MS))
+            return await self.cache.get_as_of(keys, request.as_of, request.known)
+        return await self.cache.get(keys, min(request.wait_ms, MAX_WAIT_MS), request.known)
 
     async def Watermark(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext

@@ -21,6 +21,7 @@ from cloudburst_protocol.grpc_errors import error_from_rpc
 from opentelemetry import trace
 
 from cloudburst_executor.snapshot import merge_lattices, overlay
+from cloudburst_executor.values_cache import ValueCache
 
 RESERVED_PREFIX = "__cb/"
 STORE_TIMEOUT_S = 30.0
@@ -50,12 +51,14 @@ class UserLibrary:
     def __init__(
         self,
         cache: cache_pb2_grpc.CacheStub,
+        local: ValueCache,
         clock: HybridClock,
         messaging_id: str,
         inbox: Inbox,
         send: Callable[[str, bytes], None],
     ) -> None:
         self._cache = cache
+        self._local = local
         self._clock = clock
         self._id = messaging_id
         self._inbox = inbox
@@ -125,12 +128,14 @@ class UserLibrary:
     def _fetch(self, keys: list[str]) -> dict[str, Any]:
         for key in keys:
             _check_key(key)
-        request = cache_pb2.CacheGetRequest(keys=keys, as_of=self.snapshot)
+        request = cache_pb2.CacheGetRequest(
+            keys=keys, as_of=self.snapshot, known=self._local.known(keys)
+        )
         try:
             reply = self._cache.Get(request, timeout=STORE_TIMEOUT_S)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, "cache") from None
-        stored = {entry.key: entry.lattice for entry in reply.entries}
+        stored = self._local.absorb(reply)
         if self.snapshot:
             stored = overlay(stored, keys, self.writes)
         found = {key: values.unwrap(lattice) for key, lattice in stored.items()}

@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 import grpc.aio
 import structlog
-from cloudburst_lattices import LWW, decode
+from cloudburst_lattices import lww_payload
 from cloudburst_protocol import config, serializer, tracing, values
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import (
@@ -46,6 +46,7 @@ from cloudburst_executor.library import Inbox, UserLibrary
 from cloudburst_executor.results import ResultWriter
 from cloudburst_executor.settings import ExecutorSettings
 from cloudburst_executor.snapshot import as_entries, merge_writes, overlay
+from cloudburst_executor.values_cache import ValueCache
 
 log = structlog.get_logger("cloudburst.executor")
 _tracer = tracing.tracer("cloudburst.executor")
@@ -228,6 +229,7 @@ class ExecutorServer:
         )
         self.cache = cache_pb2_grpc.CacheStub(self._cache_channel)
         self.results = ResultWriter(self.cache)
+        self.values = ValueCache()
         # User code runs in a worker thread and talks to the store synchronously.
         self._sync_cache_channel = grpc.insecure_channel(
             settings.cache_address, options=config.CHANNEL_OPTIONS
@@ -250,6 +252,7 @@ class ExecutorServer:
         self.address = f"{self.settings.advertise_host}:{port}"
         self.library = UserLibrary(
             cache_pb2_grpc.CacheStub(self._sync_cache_channel),
+            self.values,
             self.clock,
             self.messaging_id,
             self.inbox,
@@ -532,9 +535,11 @@ class ExecutorServer:
                 fetched.update((e.key, e.lattice) for e in reply.entries)
                 misses.update(reply.misses)
             if plain:
-                request = cache_pb2.CacheGetRequest(keys=plain, as_of=trigger.snapshot)
+                request = cache_pb2.CacheGetRequest(
+                    keys=plain, as_of=trigger.snapshot, known=self.values.known(plain)
+                )
                 reply = await self._cache_get(request, 30)
-                found = {e.key: e.lattice for e in reply.entries}
+                found = self.values.absorb(reply)
                 fetched.update(overlay(found, plain, writes) if trigger.snapshot else found)
                 misses.update(reply.misses)
             missing = [k for k in keys if k not in fetched]
@@ -617,12 +622,10 @@ def _referenced(lattice_bytes: bytes, deserialize: bool) -> Any:
     """A referenced key's value: the Python value, or with ``deserialize=False`` the stored
     bytes (a plain value's encoding — its own bytes for bytes and str values — or, for merged
     kinds, the encoded lattice)."""
-    lattice = decode(lattice_bytes)
     if deserialize:
-        return values.from_lattice(lattice)
-    if isinstance(lattice, LWW):
-        return serializer.payload(lattice.value)
-    return lattice_bytes
+        return values.value_of(lattice_bytes)
+    view = lww_payload(lattice_bytes)
+    return serializer.payload(bytes(view)) if view is not None else lattice_bytes
 
 
 def _invalid_direct_call(trigger: executor_pb2.Trigger, in_flight: dict[str, Any]) -> str | None:

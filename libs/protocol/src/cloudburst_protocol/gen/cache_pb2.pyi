@@ -24,22 +24,33 @@ class KeyLattice(_message.Message):
     def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class CacheGetRequest(_message.Message):
-    __slots__ = ("keys", "wait_ms", "as_of")
+    __slots__ = ("keys", "wait_ms", "as_of", "known")
+    class KnownEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     KEYS_FIELD_NUMBER: _ClassVar[int]
     WAIT_MS_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_FIELD_NUMBER: _ClassVar[int]
     keys: _containers.RepeatedScalarFieldContainer[str]
     wait_ms: int
     as_of: int
-    def __init__(self, keys: _Optional[_Iterable[str]] = ..., wait_ms: _Optional[int] = ..., as_of: _Optional[int] = ...) -> None: ...
+    known: _containers.ScalarMap[str, int]
+    def __init__(self, keys: _Optional[_Iterable[str]] = ..., wait_ms: _Optional[int] = ..., as_of: _Optional[int] = ..., known: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class CacheGetResponse(_message.Message):
-    __slots__ = ("entries", "misses")
+    __slots__ = ("entries", "misses", "unchanged")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     MISSES_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[KeyLattice]
     misses: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ..., misses: _Optional[_Iterable[str]] = ...) -> None: ...
+    unchanged: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ..., misses: _Optional[_Iterable[str]] = ..., unchanged: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CachePutRequest(_message.Message):
     __slots__ = ("entries",)
