@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from cloudburst_lattices import Lattice, LatticeDecodeError, decode, encode
+from cloudburst_lattices import Lattice, LatticeDecodeError, LatticeTypeError, decode, encode
 from cloudburst_protocol.errors import InvalidArgumentError, SnapshotExpiredError
 
 from cloudburst_cache.values import describe_kind
@@ -45,7 +45,9 @@ class LatticeStore:
     deletion). Readers may wait for a missing key: the write that creates it wakes them.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, history_versions: int | None = None, history_s: float | None = None) -> None:
+        self.history_versions = HISTORY_VERSIONS if history_versions is None else history_versions
+        self.history_s = HISTORY_S if history_s is None else history_s
         self._values: dict[str, Version] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._listeners: list[Listener] = []
@@ -85,7 +87,7 @@ class LatticeStore:
         if self._forgotten.get(key, 0):
             raise SnapshotExpiredError(
                 f"the version of {key!r} at snapshot {seq} is no longer kept "
-                f"(versions are kept for {HISTORY_S:g} s, at most {HISTORY_VERSIONS})"
+                f"(versions are kept for {self.history_s:g} s, at most {self.history_versions})"
             )
         return None  # the key did not exist yet
 
@@ -107,7 +109,12 @@ class LatticeStore:
                     f"key {key!r} holds {describe_kind(old)}; {describe_kind(incoming)} cannot "
                     "be merged into it (delete the key first to change its kind)"
                 )
-            merged = old.merge(incoming)  # type: ignore[arg-type]  # same type checked above
+            try:
+                merged = old.merge(incoming)  # type: ignore[arg-type]  # same type checked above
+            except LatticeTypeError as exc:  # a map key holding two different types
+                raise InvalidArgumentError(
+                    f"the value for key {key!r} cannot be merged into what it holds: {exc}"
+                ) from None
             if merged == old:
                 self._wake(key)
                 return current  # nothing changed: no new version
@@ -140,7 +147,9 @@ class LatticeStore:
         now = time.monotonic()
         history = self._history.setdefault(key, deque())
         history.append((since, replaced, now))
-        while history and (len(history) > HISTORY_VERSIONS or now - history[0][2] > HISTORY_S):
+        while history and (
+            len(history) > self.history_versions or now - history[0][2] > self.history_s
+        ):
             dropped_since, _, _ = history.popleft()
             self._forgotten[key] = dropped_since
 

@@ -11,5 +11,9 @@ _KINDS: dict[type, str] = {
 }
 
 
+def describe_type(kind: type) -> str:
+    return _KINDS.get(kind, f"a {kind.__name__}")
+
+
 def describe_kind(lattice: Lattice) -> str:
-    return _KINDS.get(type(lattice), f"a {type(lattice).__name__}")
+    return describe_type(type(lattice))
