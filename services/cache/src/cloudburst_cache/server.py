@@ -33,9 +33,9 @@ from cloudburst_protocol.gen import (
 from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
 
+from cloudburst_cache.backends import StorageBackend, Versioned, open_backend
 from cloudburst_cache.node import NodeCacheState
 from cloudburst_cache.settings import CacheSettings
-from cloudburst_cache.store import LatticeStore, Version
 
 log = structlog.get_logger("cloudburst.cache")
 T = TypeVar("T")
@@ -51,21 +51,24 @@ WATERMARK_DELAY_S = 0.002
 
 
 class AuthorityServicer(cache_pb2_grpc.CacheServicer):
-    def __init__(self, store: LatticeStore) -> None:
-        self.store = store
+    """The storage authority over a :class:`~cloudburst_cache.backends.StorageBackend`: the
+    embedded store, or Redis shared by several authority processes."""
+
+    def __init__(self, backend: StorageBackend) -> None:
+        self.backend = backend
 
     async def Get(
         self, request: cache_pb2.CacheGetRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CacheGetResponse:
         keys = list(request.keys)
         if request.wait_ms and not request.as_of:
-            await self.store.wait_for(keys, min(request.wait_ms, MAX_WAIT_MS) / 1000)
+            await self.backend.wait_for(keys, min(request.wait_ms, MAX_WAIT_MS) / 1000)
         found: dict[str, tuple[int, bytes]] = {}
-        for key in keys:
-            if request.as_of:
-                version = self.store.get_as_of(key, request.as_of)
-            else:
-                version = self.store.version(key)
+        if request.as_of:
+            versions = [await self.backend.get_as_of(key, request.as_of) for key in keys]
+        else:
+            versions = await self.backend.get(keys)
+        for key, version in zip(keys, versions, strict=True):
             if version is not None:
                 found[key] = (version.seq, version.encoded)
         return _response(keys, found, [], request.known)
@@ -73,86 +76,126 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
     async def Watermark(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
     ) -> cache_pb2.WatermarkReply:
-        return cache_pb2.WatermarkReply(seq=self.store.seq)
+        return cache_pb2.WatermarkReply(seq=await self.backend.watermark())
 
     async def Put(
         self, request: cache_pb2.CachePutRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CachePutResponse:
-        merged = [(e.key, self.store.put(e.key, e.lattice)) for e in request.entries]
+        merged = [(e.key, await self.backend.put(e.key, e.lattice)) for e in request.entries]
         return cache_pb2.CachePutResponse(entries=[_entry(k, v) for k, v in merged])
 
     async def Delete(
         self, request: cache_pb2.CacheDeleteRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Empty:
         for key in request.keys:
-            self.store.delete(key)
+            await self.backend.delete(key)
         return common_pb2.Empty()
 
     async def ListKeys(
         self, request: cache_pb2.ListKeysRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.ListKeysResponse:
-        return cache_pb2.ListKeysResponse(keys=self.store.keys(request.prefix))
+        return cache_pb2.ListKeysResponse(keys=await self.backend.keys(request.prefix))
 
     async def Subscribe(
         self,
         request_iterator: AsyncIterator[cache_pb2.SubscribeRequest],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[cache_pb2.KeyUpdate]:
-        watched: set[str] = set()
-        outbox: asyncio.Queue[cache_pb2.KeyUpdate] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        heartbeat: list[asyncio.TimerHandle] = []
-
-        def send_watermark() -> None:
-            heartbeat.clear()
-            outbox.put_nowait(cache_pb2.KeyUpdate(watermark=self.store.seq))
-
-        def on_change(key: str, version: Version | None) -> None:
-            if key in watched:
-                outbox.put_nowait(_update(key, version, self.store.seq))
-                if version is None:
-                    watched.discard(key)
-            elif not heartbeat:
-                # Changes to keys this subscriber does not hold still move its snapshot
-                # point forward: tell it, coalesced.
-                heartbeat.append(loop.call_later(WATERMARK_DELAY_S, send_watermark))
-
-        async def read_requests() -> None:
-            async for request in request_iterator:
-                for watch in request.watch:
-                    version = self.store.version(watch.key)
-                    if version is None:
-                        watched.discard(watch.key)
-                        outbox.put_nowait(_update(watch.key, None, self.store.seq))
-                        continue
-                    watched.add(watch.key)
-                    if version.seq > watch.seq:
-                        outbox.put_nowait(_update(watch.key, version, self.store.seq))
-                watched.difference_update(request.unwatch)
-
-        self.store.add_listener(on_change)
-        outbox.put_nowait(cache_pb2.KeyUpdate(watermark=self.store.seq))
-        reader = asyncio.create_task(read_requests())
-        try:
-            while not reader.done() or not outbox.empty():
-                getter = asyncio.ensure_future(outbox.get())
-                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    yield getter.result()
-                else:
-                    getter.cancel()
-        finally:
-            reader.cancel()
-            for handle in heartbeat:
-                handle.cancel()
-            self.store.remove_listener(on_change)
+        async for update in _Subscription(self.backend).run(request_iterator, context):
+            yield update
 
     async def Stats(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CacheStats:
-        return cache_pb2.CacheStats(
-            role="authority", keys=len(self.store), bytes=max(0, self.store.bytes)
-        )
+        stats = await self.backend.stats()
+        return cache_pb2.CacheStats(role="authority", keys=stats.keys, bytes=stats.bytes)
+
+
+class _Subscription:
+    """One node cache's stream: each watch is answered with the key's current value, every
+    change of a watched key is pushed, and watermarks move the subscriber's snapshot point."""
+
+    def __init__(self, backend: StorageBackend) -> None:
+        self.backend = backend
+        self.watched: set[str] = set()
+        # Keys whose watch is being answered, and those of them changed meanwhile: with a
+        # remote store the read and the change feed race, and an answer read before a
+        # pushed change must not follow it (the push, or a later one, is the newer value).
+        self.answering: set[str] = set()
+        self.changed_meanwhile: set[str] = set()
+        self.outbox: asyncio.Queue[cache_pb2.KeyUpdate] = asyncio.Queue()
+        self.lost = asyncio.Event()
+        self.heartbeat: list[asyncio.TimerHandle] = []
+
+    def send_watermark(self) -> None:
+        self.heartbeat.clear()
+        self.outbox.put_nowait(cache_pb2.KeyUpdate(watermark=self.backend.delivered))
+
+    def on_change(self, key: str, version: Versioned | None) -> None:
+        if key in self.answering:
+            self.changed_meanwhile.add(key)
+        if key in self.watched:
+            self.outbox.put_nowait(_update(key, version, self.backend.delivered))
+            if version is None:
+                self.watched.discard(key)
+        elif not self.heartbeat:
+            # Changes to keys this subscriber does not hold still move its snapshot point
+            # forward: tell it, coalesced.
+            loop = asyncio.get_running_loop()
+            self.heartbeat.append(loop.call_later(WATERMARK_DELAY_S, self.send_watermark))
+
+    async def read_requests(self, requests: AsyncIterator[cache_pb2.SubscribeRequest]) -> None:
+        async for request in requests:
+            watches = list(request.watch)
+            keys = [watch.key for watch in watches]
+            self.watched.update(keys)
+            self.answering.update(keys)
+            try:
+                versions = await self.backend.get(keys) if keys else []
+                for watch, version in zip(watches, versions, strict=True):
+                    if watch.key in self.changed_meanwhile:
+                        continue
+                    if version is None:
+                        self.watched.discard(watch.key)
+                        self.outbox.put_nowait(_update(watch.key, None, self.backend.delivered))
+                    elif version.seq > watch.seq:
+                        self.outbox.put_nowait(_update(watch.key, version, self.backend.delivered))
+            finally:
+                self.answering.clear()
+                self.changed_meanwhile.clear()
+            self.watched.difference_update(request.unwatch)
+
+    async def run(
+        self,
+        requests: AsyncIterator[cache_pb2.SubscribeRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[cache_pb2.KeyUpdate]:
+        self.backend.add_listener(self.on_change, self.lost.set)
+        self.outbox.put_nowait(cache_pb2.KeyUpdate(watermark=self.backend.delivered))
+        reader = asyncio.create_task(self.read_requests(requests))
+        lost = asyncio.create_task(self.lost.wait())
+        try:
+            while not reader.done() or not self.outbox.empty():
+                getter = asyncio.ensure_future(self.outbox.get())
+                done, _ = await asyncio.wait(
+                    {getter, reader, lost}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if getter in done:
+                    yield getter.result()
+                else:
+                    getter.cancel()
+                if self.lost.is_set():
+                    # Changes may have been missed: the node cache must drop what it holds.
+                    await context.abort(
+                        grpc.StatusCode.UNAVAILABLE,
+                        f"the change feed of {self.backend.name} broke",
+                    )
+        finally:
+            reader.cancel()
+            lost.cancel()
+            for handle in self.heartbeat:
+                handle.cancel()
+            self.backend.remove_listener(self.on_change)
 
 
 def _response(
@@ -176,11 +219,11 @@ def _response(
     return reply
 
 
-def _entry(key: str, version: Version) -> cache_pb2.KeyLattice:
+def _entry(key: str, version: Versioned) -> cache_pb2.KeyLattice:
     return cache_pb2.KeyLattice(key=key, lattice=version.encoded, seq=version.seq)
 
 
-def _update(key: str, version: Version | None, watermark: int) -> cache_pb2.KeyUpdate:
+def _update(key: str, version: Versioned | None, watermark: int) -> cache_pb2.KeyUpdate:
     if version is None:
         return cache_pb2.KeyUpdate(key=key, absent=True, watermark=watermark)
     return cache_pb2.KeyUpdate(
@@ -282,8 +325,10 @@ class NodeCache:
         reply: cache_pb2.CachePutResponse = await self._call(
             self.authority.Put(cache_pb2.CachePutRequest(entries=entries), timeout=FETCH_TIMEOUT_S)
         )
+        sent = {entry.key: entry.lattice for entry in entries}
         for entry in reply.entries:
-            self._keep(entry.key, entry.seq, entry.lattice)
+            # An empty lattice: the merge kept exactly what was sent.
+            self._keep(entry.key, entry.seq, entry.lattice or sent[entry.key])
         return reply
 
     async def delete(self, keys: list[str]) -> None:
@@ -482,9 +527,9 @@ class NodeCacheServicer(cache_pb2_grpc.CacheServicer):
 class CacheServer:
     """The cache process in either role: start, serve, stop gracefully."""
 
-    def __init__(self, settings: CacheSettings) -> None:
+    def __init__(self, settings: CacheSettings, backend: StorageBackend | None = None) -> None:
         self.settings = settings
-        self.store = LatticeStore()
+        self.backend: StorageBackend | None = None
         self.node: NodeCache | None = None
         self._server, self._health = new_server()
         servicer: cache_pb2_grpc.CacheServicer
@@ -494,11 +539,14 @@ class CacheServer:
             self.node = NodeCache(settings)
             servicer = NodeCacheServicer(self.node)
         else:
-            servicer = AuthorityServicer(self.store)
+            self.backend = backend if backend is not None else open_backend(settings.storage_url)
+            servicer = AuthorityServicer(self.backend)
         cache_pb2_grpc.add_CacheServicer_to_server(servicer, self._server)
         self.port = 0
 
     async def start(self) -> None:
+        if self.backend is not None:
+            await self.backend.start()
         if self.node is not None:
             await self.node.start()
         for address in self.settings.listen:
@@ -514,6 +562,7 @@ class CacheServer:
             role=self.settings.role,
             node_id=self.settings.node_id,
             listen=self.settings.listen,
+            storage=self.backend.name if self.backend is not None else None,
         )
 
     async def stop(self, grace: float = 2.0) -> None:
@@ -521,6 +570,8 @@ class CacheServer:
         await self._server.stop(grace)
         if self.node is not None:
             await self.node.stop()
+        if self.backend is not None:
+            await self.backend.close()
 
     async def __aenter__(self) -> CacheServer:
         await self.start()

@@ -6,18 +6,23 @@ from dataclasses import dataclass
 
 from cloudburst_protocol import config
 
+from cloudburst_cache.backends import parse_storage_url
+
 ROLE_ENV = "CLOUDBURST_CACHE_ROLE"
 SOCKET_ENV = "CLOUDBURST_CACHE_SOCKET"
 MAX_BYTES_ENV = "CLOUDBURST_CACHE_MAX_BYTES"
+STORAGE_URL_ENV = "CLOUDBURST_STORAGE_URL"
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 ROLES = ("authority", "node")
 
 
 @dataclass(frozen=True, slots=True)
 class CacheSettings:
-    """``authority``: the storage authority (the embedded store). ``node``: a node's cache in
-    front of the authority at ``authority_address``, serving its executors on a unix socket
-    (``socket_path``) and, if ``port`` is set, on TCP."""
+    """``authority``: the storage authority, over the storage ``storage_url`` names (empty or
+    ``memory://``: the embedded store; ``redis://host:port/db``: one Redis server;
+    ``redis+cluster://host:port``: a Redis Cluster; see docs/storage.md). ``node``: a node's
+    cache in front of the authority at ``authority_address``, serving its executors on a
+    unix socket (``socket_path``) and, if ``port`` is set, on TCP."""
 
     role: str
     host: str
@@ -27,6 +32,7 @@ class CacheSettings:
     scheduler_address: str
     node_id: str
     max_bytes: int
+    storage_url: str = ""
 
     @property
     def address(self) -> str:
@@ -47,6 +53,8 @@ class CacheSettings:
         if role not in ROLES:
             raise ValueError(f"{ROLE_ENV} must be one of {ROLES}, got {role!r}")
         default_port = config.DEFAULT_CACHE_PORT if role == "authority" else 0
+        storage_url = config.env_str(STORAGE_URL_ENV, "")
+        parse_storage_url(storage_url)  # a wrong URL stops the start here, with its reason
         return cls(
             role=role,
             host=config.host(),
@@ -56,4 +64,5 @@ class CacheSettings:
             scheduler_address=config.scheduler_address(),
             node_id=config.env_str(config.NODE_ID_ENV, "node0"),
             max_bytes=config.env_int(MAX_BYTES_ENV, DEFAULT_MAX_BYTES),
+            storage_url=storage_url,
         )
