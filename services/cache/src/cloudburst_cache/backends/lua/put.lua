@@ -1,0 +1,35 @@
+-- Merge ARGV[4] (an encoded lattice of type TYPE_TAG, defined above this body: one script
+-- per lattice type) into the key. ARGV: mode, channel, key, value, history versions,
+-- history max age (ms). Returns {merged value, its seq, 1 if changed else 0}.
+local channel, key, new = ARGV[2], ARGV[3], ARGV[4]
+local current = redis.call("HMGET", KEYS[1], "v", "s")
+local old, old_seq = current[1], current[2]
+local merged = new
+if old then
+  local kind = sbyte(old, 2)
+  if kind ~= TYPE_TAG then
+    fail("CBKIND " .. kind)
+  end
+  if old == new then
+    return {old, tonumber(old_seq), 0}
+  end
+  local mine = parse(old, 2)
+  local result = merge(mine, parse(new, 2))
+  if result == mine then
+    return {old, tonumber(old_seq), 0}
+  end
+  merged = schar(1) .. encode(result)
+end
+local seq = next_seq(old_seq)
+if SINGLE then
+  if old then
+    remember(tonumber(old_seq), "v", old, tonumber(ARGV[5]), tonumber(ARGV[6]), now_ms())
+    redis.call("HINCRBY", KEYS[5], "bytes", #merged - #old)
+  else
+    redis.call("HINCRBY", KEYS[5], "keys", 1)
+    redis.call("HINCRBY", KEYS[5], "bytes", #merged)
+  end
+end
+redis.call("HSET", KEYS[1], "v", merged, "s", seq)
+publish(channel, key, seq, "v", merged)
+return {merged, seq, 1}
