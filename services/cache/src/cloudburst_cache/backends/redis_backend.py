@@ -295,7 +295,7 @@ class RedisBackend:
         return StoredVersion(int(reply[1]), reply[0])
 
     def _merge_error(self, key: str, incoming: type, message: str) -> Exception:
-        words = message.split()
+        words = message.split(" script: ", 1)[0].split()  # Redis appends where it failed
         if words and words[0] == "CBKIND":
             old = TAGS.get(int(words[1]), object)
             return InvalidArgumentError(
@@ -304,7 +304,7 @@ class RedisBackend:
             )
         if words and words[0] == "CBNESTED":
             names = sorted(TAGS[int(words[i])].__name__ for i in (1, 2))
-            map_key = bytes.fromhex(words[3] if len(words) > 3 else "").decode("utf-8")
+            map_key = bytes.fromhex(words[3][1:]).decode("utf-8")
             return InvalidArgumentError(
                 f"the value for key {key!r} cannot be merged into what it holds: MapLattice "
                 f"key {map_key!r} holds different lattice types: {names[0]} and {names[1]}"

@@ -9,7 +9,7 @@
 --
 -- Errors are raised before anything is written, so a failed merge changes nothing:
 --   CBKIND <stored tag>                       the key holds another lattice type
---   CBNESTED <tag> <tag> <map key in hex>     a map key holds two different types
+--   CBNESTED <tag> <tag> k<map key in hex>    a map key holds two different types
 --   CBUNSUPPORTED <tag>                       a type these scripts do not merge
 
 local sbyte, schar, ssub, tconcat, floor = string.byte, string.char, string.sub, table.concat, math.floor
@@ -322,7 +322,7 @@ local function merge_maps(a, b)
         local hex = string.gsub(ak[i], ".", function(c)
           return string.format("%02x", sbyte(c))
         end)
-        fail("CBNESTED " .. mine.tag .. " " .. theirs.tag .. " " .. hex)
+        fail("CBNESTED " .. mine.tag .. " " .. theirs.tag .. " k" .. hex)
       end
       local merged = merge(mine, theirs)
       if merged ~= mine then
