@@ -9,6 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 CODE := libs/lattices/src libs/protocol/src libs/protocol/scripts services/*/src sdk/src cli/src
 include mk/images.mk
 include mk/bench.mk
+include mk/redis.mk
 
 .PHONY: help install up down status test lint typecheck protos protos-check unit e2e clean
 

@@ -1,0 +1,22 @@
+# redis-server (Debian's package) for the storage tests, which start real Redis servers and a
+# Redis Cluster on loopback (tests/storage). `make install` (so `make test` and .ci/run)
+# installs it when it is missing; without root or apt it says so and the tests skip (they
+# fail instead when CI=true).
+.PHONY: redis
+
+install: redis
+
+redis:  ## Install redis-server and redis-cli (Debian package) when missing
+	@if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	    echo "redis: no apt-get here; install redis-server yourself (tests/storage skip without it)"; \
+	    exit 0; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "redis: not root; run 'sudo apt-get install redis-server' (tests/storage skip without it)"; exit 0; fi; \
+	echo "redis: installing redis-server (apt-get)"; \
+	$$sudo apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
+	    redis-server >/dev/null && \
+	redis-server --version
