@@ -12,9 +12,9 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -128,8 +128,10 @@ class RedisServer:
 def start_cluster(workdir: Path, nodes: int = 3) -> list[RedisServer]:
     """A Redis Cluster of ``nodes`` primaries (no replicas), every slot served."""
     options = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
-    servers = [RedisServer.start(workdir / f"node{i}", *options) for i in range(nodes)]
+    servers: list[RedisServer] = []
     try:
+        for i in range(nodes):
+            servers.append(RedisServer.start(workdir / f"node{i}", *options))
         created = subprocess.run(
             [
                 require("redis-cli"),
@@ -161,16 +163,29 @@ def unique_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer.start(tmp_path_factory.mktemp("redis"))
-    yield server
-    server.stop()
+# Test modules import the fixtures below, which makes each module's copy a fixture of its
+# own: the servers are kept here so that one session starts each of them once.
+_started: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="session")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RedisServer]]:
-    servers = start_cluster(tmp_path_factory.mktemp("redis-cluster"))
-    yield servers
-    for server in servers:
-        server.stop()
+def redis_server(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> RedisServer:
+    if "server" not in _started:
+        server = RedisServer.start(tmp_path_factory.mktemp("redis"))
+        pytestconfig.add_cleanup(server.stop)
+        _started["server"] = server
+    return cast(RedisServer, _started["server"])
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> list[RedisServer]:
+    if "cluster" not in _started:
+        servers = start_cluster(tmp_path_factory.mktemp("redis-cluster"))
+        for server in servers:
+            pytestconfig.add_cleanup(server.stop)
+        _started["cluster"] = servers
+    return cast(list[RedisServer], _started["cluster"])
