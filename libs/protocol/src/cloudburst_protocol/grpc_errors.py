@@ -49,6 +49,14 @@ def _wrap_unary(inner: Handler) -> Handler:
     async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
             return await inner(request, context)
+        except grpc.aio.AioRpcError as exc:
+            # A call this handler made to another service failed: pass its typed error on.
+            error = error_from_rpc(exc)
+            await context.abort(
+                status_for(error),
+                str(error),
+                trailing_metadata=((ERROR_CODE_KEY, str(error.code)),),
+            )
         except CloudburstError as exc:
             await context.abort(
                 status_for(exc),

@@ -81,8 +81,13 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
     async def Put(
         self, request: cache_pb2.CachePutRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CachePutResponse:
-        merged = [(e.key, await self.backend.put(e.key, e.lattice)) for e in request.entries]
-        return cache_pb2.CachePutResponse(entries=[_entry(k, v) for k, v in merged])
+        reply = cache_pb2.CachePutResponse()
+        for entry in request.entries:
+            version = await self.backend.put(entry.key, entry.lattice)
+            # Large values are not echoed back when the merge kept exactly what was sent.
+            echoed = b"" if version.encoded == entry.lattice else version.encoded
+            reply.entries.add(key=entry.key, lattice=echoed, seq=version.seq)
+        return reply
 
     async def Delete(
         self, request: cache_pb2.CacheDeleteRequest, context: grpc.aio.ServicerContext
@@ -217,10 +222,6 @@ def _response(
         else:
             reply.entries.add(key=key, lattice=encoded, seq=seq)
     return reply
-
-
-def _entry(key: str, version: Versioned) -> cache_pb2.KeyLattice:
-    return cache_pb2.KeyLattice(key=key, lattice=version.encoded, seq=version.seq)
 
 
 def _update(key: str, version: Versioned | None, watermark: int) -> cache_pb2.KeyUpdate:

@@ -320,6 +320,12 @@ class ExecutorServer:
         if trigger.consistency != common_pb2.NORMAL and not trigger.snapshot:
             # The call's snapshot: everything this node's cache has caught up with.
             reply = await self.cache.Watermark(common_pb2.Empty(), timeout=10)
+            if not reply.seq:
+                refused = InvalidArgumentError(
+                    "this cluster's storage cannot serve snapshot reads (a Redis Cluster orders "
+                    "changes per key only); use consistency NORMAL"
+                )
+                return common_pb2.Outcome(error=to_remote_error(refused))
             trigger.snapshot = reply.seq
         future: asyncio.Future[common_pb2.Outcome] = asyncio.get_running_loop().create_future()
         self.direct[trigger.call_id] = future
