@@ -30,7 +30,15 @@ from cloudburst_cli._client import (
     connect,
     parse_arg,
 )
-from cloudburst_cli._output import console, done, echo_json, echo_names, echo_value, fail, waiting
+from cloudburst_cli._output import (
+    console,
+    done,
+    echo_json,
+    echo_names,
+    fail,
+    print_result,
+    waiting,
+)
 
 dag_app = typer.Typer(
     help="DAGs: registered functions composed into a graph with one sink.\n\n"
@@ -273,10 +281,7 @@ def call_dag(
             return
         with waiting(f"waiting for dag {name}…"):
             value = future.get()
-    if as_json:
-        echo_json({"call_id": future.obj_id, "result": value})
-    else:
-        echo_value(value)
+    print_result(future.obj_id, value, as_json)
 
 
 @dag_app.command("list")

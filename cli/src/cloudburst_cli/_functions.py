@@ -19,7 +19,7 @@ from cloudburst_cli._client import (
     parse_arg,
     parse_json,
 )
-from cloudburst_cli._output import done, echo_json, echo_names, echo_value, fail, waiting
+from cloudburst_cli._output import done, echo_json, echo_names, fail, print_result, waiting
 
 functions_app = typer.Typer(
     help="Registered functions.\n\n"
@@ -146,13 +146,6 @@ def register(
     done(f"registered {kind} {registered!r} from {target}")
 
 
-def _print_result(call_id: str, value: Any, as_json: bool) -> None:
-    if as_json:
-        echo_json({"call_id": call_id, "result": value})
-    else:
-        echo_value(value)
-
-
 def call(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The registered function.")],
@@ -192,7 +185,7 @@ def call(
         future = cloud.exec_func(name, values)
         with waiting(f"waiting for {name}…"):
             value = future.get()
-    _print_result(future.obj_id, value, as_json)
+    print_result(future.obj_id, value, as_json)
 
 
 def result(
@@ -211,7 +204,7 @@ def result(
         waiting(f"waiting for call {call_id}…"),
     ):
         value = cloud.future(call_id).get(timeout=timeout)
-    _print_result(call_id, value, as_json)
+    print_result(call_id, value, as_json)
 
 
 @functions_app.command("list")

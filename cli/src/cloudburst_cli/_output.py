@@ -57,6 +57,14 @@ def format_value(value: Any) -> str:
     return json.dumps(value, indent=indent, ensure_ascii=False)
 
 
+def print_result(call_id: str, value: Any, as_json: bool) -> None:
+    """A call's result: the value for a person, or ``{"call_id", "result"}`` as JSON."""
+    if as_json:
+        echo_json({"call_id": call_id, "result": value})
+    else:
+        echo_value(value)
+
+
 def echo_value(value: Any) -> None:
     typer.echo(format_value(value))
 
