@@ -27,7 +27,11 @@ while read -r member; do
 done <"$tmp/members.txt"
 rm "$tmp/members.txt"
 ls "$tmp"/*.whl >/dev/null  # fails the build when uv built nothing
-"$uv" export "${export_args[@]}" --no-emit-workspace -o "$tmp/requirements.txt" >/dev/null
+# Environment markers are dropped: pip would judge them against the host's Python (3.11.7),
+# not the images' (Debian's 3.11.2 needs e.g. async-timeout, marked python < 3.11.3). A wheel
+# an image does not need is simply never installed.
+"$uv" export "${export_args[@]}" --no-emit-workspace 2>/dev/null | sed 's/ *;.*$//' \
+    >"$tmp/requirements.txt"
 
 # --no-deps: the export already is the whole closure. PIP_FIND_LINKS is cleared so only the
 # index (through the host's certificates) is used; pip's own cache makes re-runs fast.
