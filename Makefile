@@ -10,6 +10,7 @@ CODE := libs/lattices/src libs/protocol/src libs/protocol/scripts services/*/src
 include mk/images.mk
 include mk/bench.mk
 include mk/redis.mk
+include mk/compose.mk
 
 .PHONY: help install up down status test lint typecheck protos protos-check unit e2e clean
 
