@@ -1,5 +1,7 @@
 """The integration suite's helpers: preparing the engine and the images, and clusters of
-Cloudburst containers on their own Docker network. See conftest.py for how they are used."""
+Cloudburst containers on their own Docker network, laid out as compose/docker-compose.yml lays
+them out (the file is read here, so the suite and `make compose-up` cannot drift apart). See
+conftest.py for how they are used."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import os
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # before testcontainers loads
 
 import contextlib
+import re
 import subprocess
 import time
 import uuid
@@ -19,10 +22,12 @@ from typing import Any
 
 import docker  # type: ignore[import-untyped]
 import docker.errors  # type: ignore[import-untyped]
+import yaml
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "compose" / "docker-compose.yml"
 TAG = os.environ.get("CLOUDBURST_IMAGE_TAG", "dev")
 SESSION = uuid.uuid4().hex[:12]
 TEST_LABEL = "org.cloudburst.test"
@@ -37,6 +42,7 @@ HEALTHY_WITHIN_S = 90.0
 STALE_AFTER = timedelta(hours=1)
 
 SCHEDULER_PORT = 7070
+MANAGEMENT_PORT = 7071
 CACHE_PORT = 7072
 EXECUTOR_PORT = 7080
 
@@ -90,6 +96,43 @@ def sweep(client: Any, label: str, older_than: timedelta | None = None) -> None:
                 network.remove()
 
 
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+COMPOSE_TEST_PREFIX = "cbtest"  # projects the suite brings up with docker compose
+
+
+def sweep_compose(
+    client: Any, project: str | None = None, older_than: timedelta | None = None
+) -> None:
+    """Removes the containers, networks and volumes of the suite's compose projects (named
+    ``cbtest...``): of ``project``, or of all of them created longer ago than ``older_than``."""
+    now = datetime.now(UTC)
+
+    def wanted(labels: dict[str, str] | None, created: str) -> bool:
+        name = (labels or {}).get(COMPOSE_PROJECT_LABEL, "")
+        if not name.startswith(COMPOSE_TEST_PREFIX) or (project is not None and name != project):
+            return False
+        if older_than is None:
+            return True
+        try:
+            stamp = datetime.fromisoformat(created[:26].rstrip("Z") + "+00:00")
+        except ValueError:
+            return False
+        return now - stamp > older_than
+
+    for container in client.containers.list(all=True, filters={"label": COMPOSE_PROJECT_LABEL}):
+        if wanted(container.labels, container.attrs["Created"]):
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True, v=True)
+    for network in client.networks.list(filters={"label": COMPOSE_PROJECT_LABEL}):
+        if wanted(network.attrs.get("Labels"), network.attrs["Created"]):
+            with contextlib.suppress(docker.errors.APIError):
+                network.remove()
+    for volume in client.volumes.list(filters={"label": COMPOSE_PROJECT_LABEL}):
+        if wanted(volume.attrs.get("Labels"), volume.attrs.get("CreatedAt", "")):
+            with contextlib.suppress(docker.errors.APIError):
+                volume.remove(force=True)
+
+
 def prepare(reporter: Any = None) -> None:
     """Checks the engine, sweeps stale leftovers, and runs ``make images`` once."""
     if PREPARATION.done:
@@ -102,6 +145,7 @@ def prepare(reporter: Any = None) -> None:
         return
     try:
         sweep(client, f"{TEST_LABEL}=integration", older_than=STALE_AFTER)
+        sweep_compose(client, older_than=STALE_AFTER)
     finally:
         client.close()
     log = REPO / "build" / "integration-make-images.log"
@@ -152,21 +196,25 @@ class Cluster:
         service: str,
         env: Mapping[str, str] | None = None,
         aliases: tuple[str, ...] = (),
-        publish: int | None = None,
+        publish: tuple[int, ...] | int = (),
+        hostname: str | None = None,
     ) -> DockerContainer:
         """Starts a container of ``cloudburst/<service>`` named ``name`` on the network
-        (reachable as ``name`` and ``aliases``); ``publish`` maps that port to a free port on
-        127.0.0.1 of the host."""
+        (reachable as ``name`` and ``aliases``); each port of ``publish`` is mapped to a free
+        port on 127.0.0.1 of the host. ``hostname`` sets the container's host name (what an
+        executor advertises), as compose's ``hostname:`` does."""
+        extra = {"hostname": hostname} if hostname else {}
         container = DockerContainer(
             image(service),
             env=dict(env or {}),
             network=self.network,
             network_aliases=[name, *aliases],
             labels={**LABELS, "org.cloudburst.test-role": name},
+            **extra,
         )
-        if publish is not None:
+        for port in (publish,) if isinstance(publish, int) else publish:
             # 127.0.0.1 only, on a free port the engine picks.
-            container.ports[f"{publish}/tcp"] = ("127.0.0.1", None)  # type: ignore[assignment]
+            container.ports[f"{port}/tcp"] = ("127.0.0.1", None)  # type: ignore[assignment]
         self.containers[name] = container
         container.start()
         return container
@@ -246,31 +294,83 @@ def network_cluster() -> Iterator[Cluster]:
         cluster.close()
 
 
-def start_cloudburst(
+# -- the compose file's cluster ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service of compose/docker-compose.yml: its image (``cache``, ``executor``, ...),
+    environment, host name, the services it starts after, and the ports it publishes."""
+
+    name: str
+    image: str
+    env: dict[str, str]
+    hostname: str
+    depends_on: tuple[str, ...]
+    publish: tuple[int, ...]
+
+
+_VARIABLE = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+
+
+def compose_services(variables: Mapping[str, str] | None = None) -> dict[str, ServiceSpec]:
+    """The services of compose/docker-compose.yml in start order (each after those it
+    depends on), with ``${VAR:-default}`` taken from ``variables`` or the default."""
+    given = dict(variables or {})
+    text = _VARIABLE.sub(
+        lambda m: given.get(m.group(1), m.group(2) or ""), COMPOSE_FILE.read_text()
+    )
+    services: dict[str, Any] = yaml.safe_load(text)["services"]
+    specs: dict[str, ServiceSpec] = {}
+    for name, service in services.items():
+        repository = str(service["image"]).split(":")[0]
+        assert repository.startswith("cloudburst/"), repository
+        specs[name] = ServiceSpec(
+            name=name,
+            image=repository.removeprefix("cloudburst/"),
+            env={
+                k: " ".join(str(v).split()) for k, v in (service.get("environment") or {}).items()
+            },
+            hostname=str(service.get("hostname", "")),
+            depends_on=tuple(service.get("depends_on") or ()),
+            publish=tuple(
+                int(str(p).split(":")[-1].split("/")[0]) for p in service.get("ports", ())
+            ),
+        )
+    ordered: dict[str, ServiceSpec] = {}
+    while len(ordered) < len(specs):
+        ready = [
+            s for s in specs.values() if s.name not in ordered and set(s.depends_on) <= set(ordered)
+        ]
+        assert ready, f"depends_on has a cycle: {sorted(set(specs) - set(ordered))}"
+        ordered.update((s.name, s) for s in ready)
+    return ordered
+
+
+def start_compose_cluster(
     cluster: Cluster,
-    executors: int = 2,
     schedulers: Mapping[str, Mapping[str, str]] | None = None,
-) -> None:
-    """A cache, the given schedulers (name -> extra settings; each published on 127.0.0.1)
-    and ``executors`` executors attached to every scheduler; returns once all are healthy.
-    Executors get no host name or advertise setting: they advertise their container's host
-    name, which the network's DNS resolves for their peers."""
-    schedulers = schedulers or {"scheduler": {}}
-    cache = f"cache:{CACHE_PORT}"
-    cluster.start("cache", "cache")
-    for name, settings in schedulers.items():
-        cluster.start(
-            name,
-            "scheduler",
-            env={"CLOUDBURST_CACHE_ADDRESS": cache, **settings},
-            publish=SCHEDULER_PORT,
-        )
-    attach = ",".join(f"{name}:{SCHEDULER_PORT}" for name in schedulers)
-    for i in range(1, executors + 1):
-        cluster.start(
-            f"executor{i}",
-            "executor",
-            # One cache, so one node: the executors keep the default node id.
-            env={"CLOUDBURST_CACHE_ADDRESS": cache, "CLOUDBURST_SCHEDULER_ADDRESS": attach},
-        )
+    variables: Mapping[str, str] | None = None,
+) -> dict[str, ServiceSpec]:
+    """Starts compose/docker-compose.yml's services as containers of ``cluster`` (same
+    images, environment, host names and network names; published ports go to free ports on
+    127.0.0.1), plus a copy of its scheduler per entry of ``schedulers`` (name -> extra
+    settings), which every executor also attaches to. ``variables`` are the compose file's
+    ``${VAR}`` settings (e.g. ``CLOUDBURST_PLACEMENT``). Returns once all are healthy.
+
+    Containers start in compose's order but without waiting stage by stage: every service
+    waits for what it needs itself, and the health checks' first run (5 s after start) would
+    otherwise add up per stage."""
+    specs = dict(compose_services(variables))
+    for name, settings in (schedulers or {}).items():
+        base = specs["scheduler"]
+        env = {**base.env, "CLOUDBURST_SCHEDULER_ID": name, **settings}
+        specs[name] = ServiceSpec(name, base.image, env, name, base.depends_on, base.publish)
+    attach = ",".join(f"{name}:{SCHEDULER_PORT}" for name in ("scheduler", *(schedulers or {})))
+    for spec in specs.values():
+        env = dict(spec.env)
+        if spec.image == "executor":
+            env["CLOUDBURST_SCHEDULER_ADDRESS"] = attach
+        cluster.start(spec.name, spec.image, env=env, publish=spec.publish, hostname=spec.hostname)
     cluster.wait_healthy()
+    return specs
