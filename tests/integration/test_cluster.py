@@ -9,47 +9,27 @@ on different nodes). Only the schedulers and management are published, on 127.0.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import pytest
 from cloudburst import CloudburstConnection, CloudburstReference
-from cloudburst_protocol.gen import common_pb2, management_pb2_grpc
 
 from ._docker_cluster import (
     MANAGEMENT_PORT,
     SCHEDULER_PORT,
     Cluster,
+    check_seed_output,
+    management_status,
     network_cluster,
+    run_seed,
     start_compose_cluster,
 )
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_images", "dump_logs_on_failure")]
 
 CALL_TIMEOUT_S = "30"  # every call and .get() below is bounded by this
-
-# The README's quickstart as the original `test.py`, verbatim.
-SEED_SCRIPT = textwrap.dedent(
-    """
-    from cloudburst.client.client import CloudburstConnection
-    local_cloud = CloudburstConnection('127.0.0.1', '127.0.0.1', local=True)
-    cloud_sq = local_cloud.register(lambda _, x: x * x, 'square')
-    print(cloud_sq(2).get())
-    print(local_cloud.register_dag('dag', ['square'], []))
-    print(local_cloud.call_dag('dag', { 'square': [2] }).get())
-    """
-)
-SEED_OUTPUT = ["4", "(True, 0)", "4", ""]
-# The SDK's fallback to the scheduler path gives up after 4 direct attempts (STALE_RETRIES),
-# so a fresh client whose lease lists more than three executors it cannot reach fails its
-# first call with this (sdk/src/cloudburst/_future.py). Fixed in the SDK, the test passes.
-SDK_FALLBACK_BUG = "the cluster's registry kept changing"
 
 
 @pytest.fixture(scope="module")
@@ -59,29 +39,6 @@ def cluster(docker_images: None) -> Iterator[Cluster]:
             cluster, schedulers={"scheduler-spread": {"CLOUDBURST_PLACEMENT": "spread"}}
         )
         yield cluster
-
-
-def run_seed(port: int) -> subprocess.CompletedProcess[str]:
-    """The seed script in a fresh interpreter on the host; only the port comes from the
-    environment, as with a local cluster on a non-default port."""
-    env = dict(
-        os.environ, CLOUDBURST_SCHEDULER_PORT=str(port), CLOUDBURST_CALL_TIMEOUT=CALL_TIMEOUT_S
-    )
-    return subprocess.run(
-        [sys.executable, "-c", SEED_SCRIPT],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-
-
-def check_seed_output(done: subprocess.CompletedProcess[str]) -> None:
-    if done.returncode != 0 and SDK_FALLBACK_BUG in done.stderr:
-        pytest.xfail("SDK: the fallback to the scheduler stops after 4 unreachable executors")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n") == SEED_OUTPUT
 
 
 @pytest.fixture
@@ -127,9 +84,7 @@ def test_seed_example_runs_unchanged_default_placement(cluster: Cluster) -> None
 def test_management_observes_the_cluster(cluster: Cluster) -> None:
     """Management in observer mode reports, through Management.Status, every watched service
     running, the four executors attached, and both nodes."""
-    port = cluster.published_port("management", MANAGEMENT_PORT)
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        status = management_pb2_grpc.ManagementStub(channel).Status(common_pb2.Empty(), timeout=10)
+    status = management_status(cluster.published_port("management", MANAGEMENT_PORT))
     services = {s.name: (s.kind, s.state) for s in status.services}
     assert status.ready, services
     assert status.scheduler_address == f"scheduler:{SCHEDULER_PORT}"

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
-import grpc
 import pytest
-from cloudburst_protocol.gen import common_pb2, management_pb2_grpc
+from conftest import free_port
 
 from ._docker_cluster import (
     COMPOSE_FILE,
@@ -24,16 +21,17 @@ from ._docker_cluster import (
     COMPOSE_TEST_PREFIX,
     REPO,
     SESSION,
+    check_seed_output,
     compose_services,
     engine,
-    sweep_compose,
+    management_status,
+    run_seed,
+    sweep,
 )
-from .test_cluster import SDK_FALLBACK_BUG, SEED_OUTPUT, SEED_SCRIPT
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_images")]
 
 DEADLINE_S = 180.0  # up, healthy, the seed, down: all of it
-CALL_TIMEOUT_S = "30"
 
 
 def compose_command() -> list[str] | None:
@@ -44,12 +42,6 @@ def compose_command() -> list[str] | None:
         ["docker", "compose", "version"], capture_output=True, timeout=30, check=False
     )
     return ["docker", "compose"] if v2.returncode == 0 else None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Deadline:
@@ -67,7 +59,7 @@ def project() -> Iterator[str]:
     yield name
     client = engine()
     try:
-        sweep_compose(client, name)
+        sweep(client, f"{COMPOSE_PROJECT_LABEL}={name}")
     finally:
         client.close()
 
@@ -85,7 +77,6 @@ def test_compose_file_serves_the_seed_example(project: str) -> None:
         os.environ,
         CLOUDBURST_SCHEDULER_PORT=str(scheduler_port),
         CLOUDBURST_MANAGEMENT_PORT=str(management_port),
-        CLOUDBURST_CALL_TIMEOUT=CALL_TIMEOUT_S,
     )
     command = [*compose, "--project-name", project, "--file", str(COMPOSE_FILE)]
 
@@ -113,11 +104,8 @@ def test_compose_file_serves_the_seed_example(project: str) -> None:
         assert wait.returncode == 0, wait.stdout + wait.stderr
         assert f"all {services} services healthy" in wait.stdout
 
-        seed = run(sys.executable, "-c", SEED_SCRIPT)
-        with grpc.insecure_channel(f"127.0.0.1:{management_port}") as channel:
-            status = management_pb2_grpc.ManagementStub(channel).Status(
-                common_pb2.Empty(), timeout=10
-            )
+        seed = run_seed(scheduler_port, timeout=deadline.left())
+        status = management_status(management_port)
         assert status.ready, status
         assert sum(s.kind == "executor" for s in status.services) == 4
     finally:
@@ -133,7 +121,4 @@ def test_compose_file_serves_the_seed_example(project: str) -> None:
         client.close()
 
     assert seed is not None
-    if seed.returncode != 0 and SDK_FALLBACK_BUG in seed.stderr:
-        pytest.xfail("SDK: the fallback to the scheduler stops after 4 unreachable executors")
-    assert seed.returncode == 0, seed.stderr
-    assert seed.stdout.split("\n") == SEED_OUTPUT
+    check_seed_output(seed)

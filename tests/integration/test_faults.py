@@ -20,20 +20,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
 import pytest
 from cloudburst import (
     CallTimeoutError,
     CloudburstConnection,
     CloudburstError,
 )
-from cloudburst_protocol.gen import common_pb2, management_pb2_grpc
 
 from ._docker_cluster import (
     MANAGEMENT_PORT,
     SCHEDULER_PORT,
     Cluster,
     compose_services,
+    management_status,
     network_cluster,
     start_compose_cluster,
 )
@@ -77,11 +76,9 @@ def fault_cloud(
         yield connection
 
 
-def management_status(cluster: Cluster) -> tuple[bool, dict[str, str]]:
+def management_view(cluster: Cluster) -> tuple[bool, dict[str, str]]:
     """Whether management says the cluster is ready, and each service's state."""
-    port = cluster.published_port("management", MANAGEMENT_PORT)
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        status = management_pb2_grpc.ManagementStub(channel).Status(common_pb2.Empty(), timeout=10)
+    status = management_status(cluster.published_port("management", MANAGEMENT_PORT))
     return status.ready, {s.name: s.state for s in status.services}
 
 
@@ -213,7 +210,7 @@ def test_losing_an_executor_under_load(
     assert lost == {}, f"{len(lost)} of {len(acknowledged)} acknowledged writes lost"
 
     # Management, watching every executor, reports the loss.
-    ready, states = management_status(fault_cluster)
+    ready, states = management_view(fault_cluster)
     assert not ready
     assert states[VICTIM] == "unreachable"
     assert all(states[name] == "running" for name in EXECUTORS if name != VICTIM), states
@@ -222,7 +219,7 @@ def test_losing_an_executor_under_load(
     victim.start()
     fault_cluster.wait_healthy(VICTIM)
     wait_for(lambda: executor_hosts(cloud, want=4) == everyone, 20, "the executor rejoins")
-    wait_for(lambda: management_status(fault_cluster)[0], 10, "management reports ready")
+    wait_for(lambda: management_view(fault_cluster)[0], 10, "management reports ready")
 
 
 def test_storage_restart_keeps_acknowledged_data(
