@@ -120,3 +120,29 @@ def test_function_that_kills_its_executor(
         raise AssertionError("no executor was restarted")
     echo = sc.register(lambda _, v: v, f"{name}-echo")
     assert [echo(i).get() for i in range(4)] == [0, 1, 2, 3]
+
+
+def test_node_caches_recover_after_the_storage_restarts(spread: LocalCluster, name: str) -> None:
+    """When the storage process dies and is restarted, node caches reconnect and calls that
+    read state work again promptly — none waits out a long timeout. (The embedded store
+    keeps data in memory: what was stored before is gone; Redis storage keeps it.)"""
+    info = spread.status()
+    assert info is not None
+    storage = next(s for s in info.services if s.name == "storage")
+    os.kill(storage.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = spread.status()
+        assert now is not None
+        service = next(s for s in now.services if s.name == "storage")
+        if service.pid != storage.pid and service.state == "running":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the storage was not restarted")
+    with CloudburstConnection(spread.scheduler_address, timeout=30) as cloud:
+        started = time.monotonic()
+        cloud.put_object(f"{name}-k", 41)
+        reader = cloud.register(lambda lib, k: lib.get_object(k) + 1, name)
+        assert reader(f"{name}-k").get() == 42
+        assert time.monotonic() - started < 15

@@ -37,7 +37,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from cloudburst._future import CloudburstFuture, never_delivered
+from cloudburst._future import CloudburstFuture
 from cloudburst.shared.reference import CloudburstReference
 
 KIND_FUNCTION = scheduler_pb2.FUNCTION_KIND_FUNCTION
@@ -378,12 +378,22 @@ class CloudburstConnection:
             return CloudburstFuture(request.call_id, self, inflight)
         deadline_ms = int((time.time() + self.call_timeout) * 1000)
 
-        def send() -> tuple[grpc.Future, bool]:
+        sent_to = [""]
+
+        def send(reason: str) -> tuple[grpc.Future, bool]:
+            """Places the call again: ``stale`` (the lease was outdated), ``refused`` (the
+            executor's address refused the connection: it moved) or ``unresolvable`` (its
+            name does not resolve from here: this client is outside the cluster's network)."""
+            if reason == "refused":
+                self._mark_unreachable([sent_to[0]])
+            elif reason == "unresolvable" and lease is not None:
+                self._mark_unreachable([address for _, address in lease.executors])
             current = self._lease(request)
             if current is None or not self._reachable(current):
                 remaining = max(0.001, deadline_ms / 1000 - time.time())
                 return self._stub.Call.future(request, timeout=remaining), False
-            return self._send_direct(current, request, deadline_ms), True
+            future, sent_to[0] = self._send_direct(current, request, deadline_ms)
+            return future, True
 
         if not self._reachable(lease):
             # No leased executor can be reached from here (e.g. a cluster in containers):
@@ -392,7 +402,7 @@ class CloudburstConnection:
             if span.is_recording():
                 inflight.add_done_callback(lambda _: span.end())
             return CloudburstFuture(request.call_id, self, inflight)
-        inflight = self._send_direct(lease, request, deadline_ms)
+        inflight, sent_to[0] = self._send_direct(lease, request, deadline_ms)
         if span.is_recording():
             inflight.add_done_callback(lambda _: span.end())
         return CloudburstFuture(request.call_id, self, inflight, retry=send)
@@ -434,7 +444,8 @@ class CloudburstConnection:
 
     def _send_direct(
         self, lease: _Lease, request: scheduler_pb2.CallRequest, deadline_ms: int
-    ) -> grpc.Future:
+    ) -> tuple[grpc.Future, str]:
+        """Sends the call to one of the lease's executors; returns the call and the address."""
         with self._lock:
             # The executor with the fewest of this client's calls in flight; ties rotate.
             candidates = self._reachable(lease) or lease.executors
@@ -468,15 +479,18 @@ class CloudburstConnection:
             trigger.args[fn].CopyFrom(arg_list)
         timeout = max(0.001, deadline_ms / 1000 - time.time())
         inflight = stub.Run.future(trigger, timeout=timeout)
-        inflight.add_done_callback(lambda done: self._done(address, done))
-        return inflight
+        inflight.add_done_callback(lambda _: self._done(address))
+        return inflight, address
 
-    def _done(self, address: str, done: grpc.Future) -> None:
-        unreachable = not done.cancelled() and never_delivered(done.exception() or Exception())
+    def _done(self, address: str) -> None:
         with self._lock:
             self._outstanding[address] -= 1
-            if unreachable:
-                self._unreachable[address] = time.monotonic() + UNREACHABLE_S
+
+    def _mark_unreachable(self, addresses: builtins.list[str]) -> None:
+        until = time.monotonic() + UNREACHABLE_S
+        with self._lock:
+            for address in addresses:
+                self._unreachable[address] = until
 
     def _reachable(self, lease: _Lease) -> builtins.list[tuple[str, str]]:
         """The lease's executors this client has not recently failed to reach."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 _UNSET: Any = object()
 STALE_RETRIES = 3
+MOVED_RETRIES = 3
 
 
 class CloudburstFuture:
@@ -39,7 +40,7 @@ class CloudburstFuture:
         connection: CloudburstConnection,
         inflight: grpc.Future | None = None,
         *,
-        retry: Callable[[], tuple[grpc.Future, bool]] | None = None,
+        retry: Callable[[str], tuple[grpc.Future, bool]] | None = None,
         error: CloudburstError | None = None,
     ) -> None:
         self.obj_id = obj_id
@@ -80,7 +81,8 @@ class CloudburstFuture:
             encoded = self._connection._wait_for_key(self.obj_id, timeout)
             self._settle_encoded(encoded)
             return
-        for _ in range(STALE_RETRIES + 1):
+        stale = 0
+        for _ in range(STALE_RETRIES + MOVED_RETRIES + 1):
             try:
                 response = self._inflight.result(timeout=timeout)
             except grpc.FutureTimeoutError:
@@ -92,10 +94,11 @@ class CloudburstFuture:
                 error = error_from_rpc(exc, self._connection.address)
                 if self._direct and self._retry is not None and isinstance(error, UnavailableError):
                     self._connection._forget_leases()
-                    if never_delivered(exc):
+                    reason = never_delivered(exc)
+                    if reason is not None:
                         # The executor could not be reached (restarted on a new port, or not
                         # reachable from here at all): nothing ran, so place the call again.
-                        self._inflight, self._direct = self._retry()
+                        self._inflight, self._direct = self._retry(reason)
                         continue
                     error = ExecutorDiedError(f"the executor running call {self.obj_id} is gone")
                 self._error = error
@@ -105,16 +108,21 @@ class CloudburstFuture:
                 if (
                     self._direct
                     and self._retry is not None
-                    and (outcome.error.code == common_pb2.STALE_LEASE)
+                    and outcome.error.code == common_pb2.STALE_LEASE
+                    and stale < STALE_RETRIES
                 ):
+                    stale += 1
                     self._connection._forget_leases()
-                    self._inflight, self._direct = self._retry()
+                    self._inflight, self._direct = self._retry("stale")
                     continue
                 self._error = from_remote_error(outcome.error)
             else:
                 self._settle_encoded(outcome.value)
             return
-        self._error = StaleLeaseError(f"call {self.obj_id}: the cluster's registry kept changing")
+        self._error = StaleLeaseError(
+            f"call {self.obj_id}: could not be placed (the registry kept changing, or its "
+            "executors kept moving)"
+        )
 
     def _settle_encoded(self, encoded: bytes) -> None:
         try:
@@ -123,21 +131,20 @@ class CloudburstFuture:
             self._error = exc
 
 
-_UNDELIVERED = (
-    "failed to connect",
-    "connection refused",
-    "dns resolution failed",
-    "errors resolving",
-    "name resolution",
-    "no address",
-)
+_UNRESOLVABLE = ("dns resolution failed", "errors resolving", "name resolution", "no address")
+_REFUSED = ("failed to connect", "connection refused")
 
 
-def never_delivered(exc: BaseException) -> bool:
-    """True when gRPC could not reach the server at all, so the request was never sent."""
+def never_delivered(exc: BaseException) -> str | None:
+    """Why gRPC could not reach the server at all (so the request was never sent):
+    ``unresolvable`` (its name does not resolve here), ``refused``, or ``None``."""
     details = getattr(exc, "details", None)
-    text = (details() if callable(details) else "") or ""
-    return any(marker in text.lower() for marker in _UNDELIVERED)
+    text = ((details() if callable(details) else "") or "").lower()
+    if any(marker in text for marker in _UNRESOLVABLE):
+        return "unresolvable"
+    if any(marker in text for marker in _REFUSED):
+        return "refused"
+    return None
 
 
 __all__ = ["CloudburstFuture"]

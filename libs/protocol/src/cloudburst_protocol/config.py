@@ -45,6 +45,10 @@ DEFAULT_EXECUTOR_WAIT_S = 10.0
 
 # Long-lived channels: keep them open and notice dead peers without traffic.
 CHANNEL_OPTIONS: list[tuple[str, int]] = [
+    # Reconnect quickly after a peer restarts (gRPC's default backoff grows to minutes).
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
     ("grpc.keepalive_time_ms", 10_000),
     ("grpc.keepalive_timeout_ms", 5_000),
     ("grpc.keepalive_permit_without_calls", 1),

@@ -45,6 +45,7 @@ FETCH_TIMEOUT_S = 30.0
 REPORT_INTERVAL_S = 0.05
 RECONNECT_MAX_S = 2.0
 WATERMARK_DELAY_S = 0.002
+RECONNECT_WAIT_S = 10.0
 
 
 # -- authority ------------------------------------------------------------------------------
@@ -372,6 +373,14 @@ class NodeCache:
 
     async def _fetch(self, keys: list[str]) -> list[cache_pb2.KeyUpdate]:
         """Watches ``keys``; the stream answers with each one's current value (or absent)."""
+        if not self._connected.is_set():
+            # The stream to the authority is being re-established: wait for it, bounded.
+            try:
+                await asyncio.wait_for(self._connected.wait(), RECONNECT_WAIT_S)
+            except TimeoutError:
+                raise UnavailableError(
+                    "the node cache is not connected to the storage authority"
+                ) from None
         loop = asyncio.get_running_loop()
         futures = []
         new = []
@@ -382,8 +391,6 @@ class NodeCache:
                 new.append(key)
             futures.append(future)
         if new:
-            if not self._connected.is_set():
-                raise UnavailableError("the node cache is not connected to the storage authority")
             self._requests.put_nowait(
                 cache_pb2.SubscribeRequest(watch=[cache_pb2.WatchKey(key=k) for k in new])
             )
@@ -419,17 +426,24 @@ class NodeCache:
             backoff = min(backoff * 2, RECONNECT_MAX_S)
 
     async def _subscribe_once(self) -> None:
-        while not self._requests.empty():
-            self._requests.get_nowait()  # requests of a previous stream are void
+        # A fresh queue per stream: requests of a previous stream are void, and that stream's
+        # request reader (which may linger) must not take this stream's requests.
+        queue: asyncio.Queue[cache_pb2.SubscribeRequest] = asyncio.Queue()
+        self._requests = queue
 
         async def requests() -> AsyncIterator[cache_pb2.SubscribeRequest]:
             while True:
-                yield await self._requests.get()
+                yield await queue.get()
 
         call = self.authority.Subscribe(requests(), wait_for_ready=True)
-        self._connected.set()
-        log.info("subscribed to the storage authority", authority=self.settings.authority_address)
         async for update in call:
+            if not self._connected.is_set():
+                # The authority's first message (a watermark) proves the stream is up.
+                self._connected.set()
+                log.info(
+                    "subscribed to the storage authority",
+                    authority=self.settings.authority_address,
+                )
             self.watermark = max(self.watermark, update.watermark)
             if not update.key:
                 continue  # a watermark only
