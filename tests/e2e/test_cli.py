@@ -75,6 +75,22 @@ def test_up_status_logs_down(env: dict[str, str]) -> None:
         assert all(s["state"] == "running" for s in services)
         pids = [s["pid"] for s in services]
 
+        # Any cluster's management service can be asked directly (compose clusters).
+        remote = json.loads(
+            cbctl(
+                {**env, "CLOUDBURST_HOME": "/nonexistent"},
+                "status",
+                "--json",
+                "--management",
+                f"127.0.0.1:{env['CLOUDBURST_MANAGEMENT_PORT']}",
+            ).stdout
+        )
+        assert remote["ready"] is True
+        assert [s["pid"] for s in remote["services"]] == pids
+        nobody = cbctl(env, "status", "--management", "127.0.0.1:1")
+        assert nobody.returncode == 1
+        assert "no management service answers" in nobody.stdout
+
         again = cbctl(env, "up", "--executors", "1")
         assert again.returncode == 0
         assert "already running" in again.stdout

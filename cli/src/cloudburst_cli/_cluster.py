@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from cloudburst_management import ClusterInfo, LocalCluster
+from cloudburst_management import ClusterInfo, LocalCluster, cluster_status
 from cloudburst_protocol.errors import CloudburstError
 from rich.table import Table
 
@@ -88,15 +88,29 @@ def down(home: HomeOption = None) -> None:
 def status(
     home: HomeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    management: Annotated[
+        str | None,
+        typer.Option(
+            "--management",
+            envvar="CLOUDBURST_MANAGEMENT_ADDRESS",
+            help="Ask the management service at HOST:PORT (e.g. a compose cluster's "
+            "127.0.0.1:7071) instead of the local cluster.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Show each service of the local cluster and its health."""
-    cluster = LocalCluster(home=home, executors=1)
-    info = cluster.status()
+    """Show each service of a cluster and its health (the local one by default)."""
+    if management:
+        info = cluster_status(management.strip())
+        missing = f"no management service answers at {management.strip()}"
+    else:
+        info = LocalCluster(home=home, executors=1).status()
+        missing = "no cluster is running (start one with `cbctl up`)"
     if info is None:
         if as_json:
             typer.echo(json.dumps({"running": False}))
         else:
-            console.print("no cluster is running (start one with `cbctl up`)")
+            console.print(missing)
         raise typer.Exit(1)
     if as_json:
         typer.echo(

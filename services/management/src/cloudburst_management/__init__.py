@@ -7,6 +7,7 @@ from cloudburst_management.local import (
     PortInUseError,
     ServiceInfo,
     UpResult,
+    cluster_status,
 )
 from cloudburst_management.settings import ManagementSettings
 from cloudburst_management.supervision import RestartPolicy
@@ -20,4 +21,5 @@ __all__ = [
     "RestartPolicy",
     "ServiceInfo",
     "UpResult",
+    "cluster_status",
 ]

@@ -206,20 +206,7 @@ class LocalCluster:
         state = state or self.read_state()
         if state is None or not _alive(state.pid):
             return None
-        try:
-            with self._management(state) as stub:
-                reply = stub.Status(common_pb2.Empty(), timeout=timeout)
-        except grpc.RpcError:
-            return None
-        return ClusterInfo(
-            ready=reply.ready,
-            scheduler_address=reply.scheduler_address,
-            management_address=state.management_address,
-            services=tuple(
-                ServiceInfo(s.name, s.kind, s.address, s.pid, s.state, s.restarts, s.log_path)
-                for s in reply.services
-            ),
-        )
+        return cluster_status(state.management_address, timeout)
 
     def read_state(self) -> ClusterState | None:
         path = self.home / STATE_FILE
@@ -354,6 +341,26 @@ class LocalCluster:
             (self.home / STATE_FILE).unlink()
 
 
+def cluster_status(management_address: str, timeout: float = 2.0) -> ClusterInfo | None:
+    """What the management service at ``management_address`` reports (any cluster: local,
+    or containers with management in observer mode), or ``None`` if it does not answer."""
+    try:
+        with grpc.insecure_channel(management_address) as channel:
+            stub = management_pb2_grpc.ManagementStub(channel)
+            reply = stub.Status(common_pb2.Empty(), timeout=timeout)
+    except grpc.RpcError:
+        return None
+    return ClusterInfo(
+        ready=reply.ready,
+        scheduler_address=reply.scheduler_address,
+        management_address=management_address,
+        services=tuple(
+            ServiceInfo(s.name, s.kind, s.address, s.pid, s.state, s.restarts, s.log_path)
+            for s in reply.services
+        ),
+    )
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -398,4 +405,5 @@ __all__ = [
     "PortInUseError",
     "ServiceInfo",
     "UpResult",
+    "cluster_status",
 ]
