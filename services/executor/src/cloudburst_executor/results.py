@@ -2,7 +2,7 @@
 
 Every call's result is stored under its call id (so a future can be passed on or read later).
 Those writes leave the critical path: the caller already has the value, so they are batched
-— whatever finishes within a couple of milliseconds goes in one write — which keeps the
+— whatever finishes within ten milliseconds goes in one write — which keeps the
 executor and the store from spending a round trip per call. Readers that need a result by id
 wait for it (futures passed as arguments, ``connection.future(id).get()``), so a batch that
 lands a moment later is never missed. Results written under a user's ``output_key`` are
@@ -20,7 +20,7 @@ from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc
 
 log = structlog.get_logger("cloudburst.executor")
 
-BATCH_WINDOW_S = 0.002
+BATCH_WINDOW_S = 0.010
 MAX_BATCH = 256
 WRITE_TIMEOUT_S = 30.0
 
