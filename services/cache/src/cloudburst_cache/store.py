@@ -38,6 +38,16 @@ HISTORY_VERSIONS = 16
 HISTORY_S = 60.0
 
 
+def decode_write(key: str, encoded: bytes) -> Lattice:
+    """The lattice a write carries, checked the same way by every storage backend."""
+    if not key:
+        raise InvalidArgumentError("key must not be empty")
+    try:
+        return decode(encoded)
+    except LatticeDecodeError as exc:
+        raise InvalidArgumentError(f"value for key {key!r} is not a lattice: {exc}") from exc
+
+
 class LatticeStore:
     """Keys to lattices. Every write merges, so concurrent writers never lose an update.
 
@@ -93,12 +103,7 @@ class LatticeStore:
 
     def put(self, key: str, encoded: bytes) -> Version:
         """Merges an encoded lattice into ``key``; returns the merged version."""
-        if not key:
-            raise InvalidArgumentError("key must not be empty")
-        try:
-            incoming = decode(encoded)
-        except LatticeDecodeError as exc:
-            raise InvalidArgumentError(f"value for key {key!r} is not a lattice: {exc}") from exc
+        incoming = decode_write(key, encoded)
         current = self._values.get(key)
         if current is None:
             merged, merged_bytes = incoming, bytes(encoded)

@@ -30,7 +30,6 @@ import structlog
 from cloudburst_lattices import (
     LWW,
     Lattice,
-    LatticeDecodeError,
     MapLattice,
     MaxLattice,
     MultiKeyCausal,
@@ -39,7 +38,6 @@ from cloudburst_lattices import (
     SetLattice,
     SingleKeyCausal,
     VectorClock,
-    decode,
 )
 from cloudburst_protocol.errors import (
     InvalidArgumentError,
@@ -58,7 +56,7 @@ from cloudburst_cache.backends import (
     UnsupportedLatticeError,
     Versioned,
 )
-from cloudburst_cache.store import HISTORY_S, HISTORY_VERSIONS
+from cloudburst_cache.store import HISTORY_S, HISTORY_VERSIONS, decode_write
 from cloudburst_cache.values import describe_type
 
 log = structlog.get_logger("cloudburst.cache.redis")
@@ -268,12 +266,7 @@ class RedisBackend:
         return StoredVersion(int(reply[2]), reply[1])
 
     async def put(self, key: str, encoded: bytes) -> Versioned:
-        if not key:
-            raise InvalidArgumentError("key must not be empty")
-        try:
-            incoming = decode(encoded)
-        except LatticeDecodeError as exc:
-            raise InvalidArgumentError(f"value for key {key!r} is not a lattice: {exc}") from exc
+        incoming = decode_write(key, encoded)
         _check_supported(key, incoming)
         try:
             reply = await self._run(
