@@ -323,7 +323,11 @@ def chart(report: dict, path: Path) -> None:
     right.grid(axis="y", alpha=0.25)
     right.margins(y=0.15)
 
-    fig.suptitle(f"Cloudburst vs Ray vs Dask — {header(report)}", fontsize=11)
+    systems = report.get("systems", {})
+    versions = " · ".join(
+        f"{NAMES[name]} {(systems.get(name) or {}).get('version', '?')}" for name in (OURS, *PEERS)
+    )
+    fig.suptitle(f"Cloudburst vs Ray vs Dask — {header(report)}\n{versions}", fontsize=11)
     fig.text(
         0.5,
         0.005,
@@ -333,7 +337,7 @@ def chart(report: dict, path: Path) -> None:
         fontsize=8,
         color="#555555",
     )
-    fig.tight_layout(rect=(0, 0.02, 1, 0.96))
+    fig.tight_layout(rect=(0, 0.02, 1, 0.95))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
