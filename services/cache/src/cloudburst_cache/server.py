@@ -323,14 +323,20 @@ class NodeCache:
                     self._keep(entry.key, entry.seq, entry.lattice)
         return _response(keys, found, missing, known)
 
-    async def put(self, entries: list[cache_pb2.KeyLattice]) -> cache_pb2.CachePutResponse:
+    async def put(
+        self, entries: list[cache_pb2.KeyLattice], keep: bool = True
+    ) -> cache_pb2.CachePutResponse:
         reply: cache_pb2.CachePutResponse = await self._call(
             self.authority.Put(cache_pb2.CachePutRequest(entries=entries), timeout=FETCH_TIMEOUT_S)
         )
         sent = {entry.key: entry.lattice for entry in entries}
         for entry in reply.entries:
-            # An empty lattice: the merge kept exactly what was sent.
-            self._keep(entry.key, entry.seq, entry.lattice or sent[entry.key])
+            if keep:
+                # An empty lattice: the merge kept exactly what was sent.
+                self._keep(entry.key, entry.seq, entry.lattice or sent[entry.key])
+            elif entry.key in self.state:
+                # Held already (and watched): take the new version now rather than by push.
+                self.state.update(entry.key, entry.seq, entry.lattice or sent[entry.key])
         return reply
 
     async def delete(self, keys: list[str]) -> None:
@@ -517,7 +523,7 @@ class NodeCacheServicer(cache_pb2_grpc.CacheServicer):
     async def Put(
         self, request: cache_pb2.CachePutRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CachePutResponse:
-        return await self.cache.put(list(request.entries))
+        return await self.cache.put(list(request.entries), keep=not request.write_through_only)
 
     async def Delete(
         self, request: cache_pb2.CacheDeleteRequest, context: grpc.aio.ServicerContext

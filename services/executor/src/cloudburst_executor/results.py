@@ -6,7 +6,8 @@ Those writes leave the critical path: the caller already has the value, so they 
 executor and the store from spending a round trip per call. Readers that need a result by id
 wait for it (futures passed as arguments, ``connection.future(id).get()``), so a batch that
 lands a moment later is never missed. Results written under a user's ``output_key`` are
-written before the call answers, so the key is readable as soon as the call returns.
+written before the call answers, so the key is readable as soon as the call returns, and
+kept by the node's cache; results under call ids are only written through it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class ResultWriter:
 
     async def write_now(self, entries: list[cache_pb2.KeyLattice]) -> None:
         """Writes ``entries`` and returns once the store has them."""
-        await self._put(entries)
+        await self._put(entries, through=False)
 
     async def stop(self) -> None:
         """Writes what is queued, then stops."""
@@ -63,10 +64,13 @@ class ResultWriter:
             batch.append(self._queue.get_nowait())
         return batch
 
-    async def _put(self, entries: list[cache_pb2.KeyLattice]) -> None:
+    async def _put(self, entries: list[cache_pb2.KeyLattice], through: bool = True) -> None:
+        """Writes ``entries``; with ``through`` the node cache does not keep them (results by
+        call id are rarely read again on this node, and keeping them costs a watch each)."""
         try:
             await self._cache.Put(
-                cache_pb2.CachePutRequest(entries=entries), timeout=WRITE_TIMEOUT_S
+                cache_pb2.CachePutRequest(entries=entries, write_through_only=through),
+                timeout=WRITE_TIMEOUT_S,
             )
         except grpc.RpcError as exc:
             log.error(

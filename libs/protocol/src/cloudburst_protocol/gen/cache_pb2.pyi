@@ -53,10 +53,12 @@ class CacheGetResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ..., misses: _Optional[_Iterable[str]] = ..., unchanged: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CachePutRequest(_message.Message):
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "write_through_only")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    WRITE_THROUGH_ONLY_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[KeyLattice]
-    def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ...) -> None: ...
+    write_through_only: bool
+    def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ..., write_through_only: _Optional[bool] = ...) -> None: ...
 
 class CachePutResponse(_message.Message):
     __slots__ = ("entries",)
