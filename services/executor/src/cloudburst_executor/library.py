@@ -18,12 +18,12 @@ from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import InvalidArgumentError, KeyNotFoundError
 from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc
 from cloudburst_protocol.grpc_errors import error_from_rpc
+from cloudburst_protocol.keys import check_user_key
 from opentelemetry import trace
 
 from cloudburst_executor.snapshot import merge_lattices, overlay
 from cloudburst_executor.values_cache import ValueCache
 
-RESERVED_PREFIX = "__cb/"
 STORE_TIMEOUT_S = 30.0
 
 
@@ -88,7 +88,7 @@ class UserLibrary:
     def put_object(self, key: str, value: Any) -> bool:
         """Stores ``value`` at ``key``: last writer wins, a ``set`` merges by union, and
         ``Max``/``Counter``/``Priority`` merge as their names say."""
-        _check_key(key)
+        check_user_key(key)
         lattice = self._writer.wrap(key, value)
         try:
             self._cache.Put(
@@ -127,7 +127,7 @@ class UserLibrary:
 
     def _fetch(self, keys: list[str]) -> dict[str, Any]:
         for key in keys:
-            _check_key(key)
+            check_user_key(key)
         request = cache_pb2.CacheGetRequest(
             keys=keys, as_of=self.snapshot, known=self._local.known(keys)
         )
@@ -151,10 +151,3 @@ class UserLibrary:
                 },
             )
         return found
-
-
-def _check_key(key: str) -> None:
-    if not isinstance(key, str) or not key:
-        raise InvalidArgumentError(f"keys are non-empty strings, got {key!r}")
-    if key.startswith(RESERVED_PREFIX):
-        raise InvalidArgumentError(f"keys starting with {RESERVED_PREFIX!r} are reserved")

@@ -38,6 +38,7 @@ from cloudburst_protocol.gen import (
     scheduler_pb2_grpc,
 )
 from cloudburst_protocol.grpc_errors import error_from_rpc
+from cloudburst_protocol.keys import FN_BODY
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
@@ -51,7 +52,6 @@ from cloudburst_executor.values_cache import ValueCache
 log = structlog.get_logger("cloudburst.executor")
 _tracer = tracing.tracer("cloudburst.executor")
 
-FN_BODY = "__cb/fn/"
 RECONNECT_MAX_S = 2.0
 USAGE_REPORT_S = 0.1
 

@@ -35,6 +35,7 @@ from cloudburst_protocol.gen import (
     scheduler_pb2_grpc,
 )
 from cloudburst_protocol.grpc_errors import error_from_rpc
+from cloudburst_protocol.keys import DAG_KEY, FN_BODY, FN_NAME, check_user_key
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -46,21 +47,10 @@ from cloudburst_scheduler.settings import SchedulerSettings
 log = structlog.get_logger("cloudburst.scheduler")
 _tracer = tracing.tracer("cloudburst.scheduler")
 
-RESERVED_PREFIX = "__cb/"
-FN_BODY = RESERVED_PREFIX + "fn/"
-FN_NAME = RESERVED_PREFIX + "fnname/"
-DAG_KEY = RESERVED_PREFIX + "dag/"
 HELLO_TIMEOUT_S = 5.0
 REGISTRY_ACK_TIMEOUT_S = 5.0
 LEASE_TTL_MS = 5_000
 BUSY_GRACE_S = 60.0
-
-
-def check_user_key(key: str) -> None:
-    if not key:
-        raise InvalidArgumentError("key must not be empty")
-    if key.startswith(RESERVED_PREFIX):
-        raise InvalidArgumentError(f"keys starting with {RESERVED_PREFIX!r} are reserved")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,17 +158,20 @@ class Metadata:
         await self._put(FN_NAME + name, None)
         self.functions.pop(name, None)
 
-    async def function_names(self, prefix: str) -> list[str]:
+    async def _records(self, namespace: str, prefix: str = "") -> dict[str, Any]:
+        """The live records under ``namespace`` whose names start with ``prefix``, by name
+        (a deleted record is stored as ``None`` and left out)."""
         reply = await self._cache.ListKeys(
-            cache_pb2.ListKeysRequest(prefix=FN_NAME + prefix), timeout=10
+            cache_pb2.ListKeysRequest(prefix=namespace + prefix), timeout=10
         )
-        keys = list(reply.keys)
-        if not keys:
-            return []
-        stored = await self._cache.Get(cache_pb2.CacheGetRequest(keys=keys), timeout=10)
-        return sorted(
-            e.key[len(FN_NAME) :] for e in stored.entries if values.unwrap(e.lattice) is not None
-        )
+        if not reply.keys:
+            return {}
+        stored = await self._cache.Get(cache_pb2.CacheGetRequest(keys=reply.keys), timeout=10)
+        records = {e.key[len(namespace) :]: values.unwrap(e.lattice) for e in stored.entries}
+        return {name: value for name, value in records.items() if value is not None}
+
+    async def function_names(self, prefix: str) -> list[str]:
+        return sorted(await self._records(FN_NAME, prefix))
 
     async def register_dag(
         self, name: str, functions: list[str], connections: list[tuple[str, str]]
@@ -212,36 +205,15 @@ class Metadata:
 
     async def snapshot(self) -> tuple[dict[str, str], dict[str, str]]:
         """Every registered function's digest and DAG's version, read from the store."""
-        functions: dict[str, str] = {}
-        dags: dict[str, str] = {}
-        for prefix in (FN_NAME, DAG_KEY):
-            reply = await self._cache.ListKeys(cache_pb2.ListKeysRequest(prefix=prefix), timeout=10)
-            if not reply.keys:
-                continue
-            stored = await self._cache.Get(cache_pb2.CacheGetRequest(keys=reply.keys), timeout=10)
-            for entry in stored.entries:
-                value = values.unwrap(entry.lattice)
-                if value is None:
-                    continue
-                name = entry.key[len(prefix) :]
-                if prefix == FN_NAME:
-                    functions[name] = value[0]
-                else:
-                    fns, edges = value
-                    dags[name] = validate_dag(name, fns, [tuple(e) for e in edges]).version
+        functions = {name: digest for name, (digest, _) in (await self._records(FN_NAME)).items()}
+        dags = {
+            name: validate_dag(name, fns, [tuple(e) for e in edges]).version
+            for name, (fns, edges) in (await self._records(DAG_KEY)).items()
+        }
         return functions, dags
 
     async def dag_names(self, prefix: str) -> list[str]:
-        reply = await self._cache.ListKeys(
-            cache_pb2.ListKeysRequest(prefix=DAG_KEY + prefix), timeout=10
-        )
-        keys = list(reply.keys)
-        if not keys:
-            return []
-        stored = await self._cache.Get(cache_pb2.CacheGetRequest(keys=keys), timeout=10)
-        return sorted(
-            e.key[len(DAG_KEY) :] for e in stored.entries if values.unwrap(e.lattice) is not None
-        )
+        return sorted(await self._records(DAG_KEY, prefix))
 
 
 class SchedulerCore:
