@@ -118,7 +118,15 @@ def test_cbctl_trace_draws_the_waterfall(spread: LocalCluster, name: str) -> Non
     deadline = time.monotonic() + 10
     while True:
         shown = runner.invoke(app, ["trace", future.obj_id, *home], env={"COLUMNS": "160"})
-        if f"execute {b}" in shown.output or time.monotonic() > deadline:
+        expected = (
+            "scheduler.call",
+            "scheduler.place",
+            f"execute {a}",
+            f"trigger {b}",
+            f"execute {b}",
+        )
+        # Each process flushes its spans on its own schedule: wait for all of them.
+        if all(n in shown.output for n in expected) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert shown.exit_code == 0, shown.output
