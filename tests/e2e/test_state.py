@@ -62,9 +62,15 @@ def node_of(executor_messaging_id: str) -> str:
 
 
 def test_ids_name_node_and_executor(cloud: CloudburstConnection, name: str) -> None:
-    """get_id() names the node and the executor: both nodes' executors answer."""
-    whoami = cloud.register(lambda lib: lib.get_id(), name)
-    ids = {whoami().get() for _ in range(8)}
+    """get_id() names the node and the executor: both nodes' executors answer (calls in
+    flight together are spread over the executors)."""
+
+    def whoami_slowly(lib: Any) -> str:
+        time.sleep(0.05)
+        return str(lib.get_id())
+
+    whoami = cloud.register(whoami_slowly, name)
+    ids = {future.get() for future in [whoami() for _ in range(8)]}
     assert {node_of(i) for i in ids} == {"node0", "node1"}
     assert all("-exec0@127.0.0.1:" in i for i in ids)
 
@@ -116,7 +122,8 @@ def test_write_on_one_node_reaches_the_other_within_the_target(
             assert time.monotonic() - started < 2, "the write never reached node1's cache"
         delays.append(time.monotonic() - started)
     assert statistics.median(delays) < 0.05
-    assert stats(nodes, "node1").hits > 20  # served from node1's memory, not fetched
+    served = stats(nodes, "node1")  # each of the 20 new values was served from memory
+    assert served.hits >= 20 and served.misses <= 2, served
 
 
 def test_calls_go_where_their_data_is(

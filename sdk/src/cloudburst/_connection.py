@@ -28,7 +28,6 @@ from cloudburst_protocol.errors import (
 from cloudburst_protocol.gen import (
     common_pb2,
     executor_pb2,
-    executor_pb2_grpc,
     scheduler_pb2,
     scheduler_pb2_grpc,
 )
@@ -37,7 +36,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from cloudburst._future import CloudburstFuture
+from cloudburst._future import CloudburstFuture, Inflight
+from cloudburst._session import ExecutorSession
 from cloudburst.shared.reference import CloudburstReference
 
 KIND_FUNCTION = scheduler_pb2.FUNCTION_KIND_FUNCTION
@@ -142,10 +142,9 @@ class CloudburstConnection:
         self._watches = [_keep_polling(self._channel)]
         self._lock = threading.Lock()
         self._leases: dict[tuple[str, str], _Lease] = {}
-        self._executors: dict[str, executor_pb2_grpc.ExecutorStub] = {}
-        self._executor_channels: list[grpc.Channel] = []
+        self._sessions: dict[str, ExecutorSession] = {}
+        self._executor_channels: dict[str, grpc.Channel] = {}
         self._outstanding: dict[str, int] = {}
-        self._rotation = 0
         self._unreachable: dict[str, float] = {}
         self._writer = values.Writer()
 
@@ -154,7 +153,9 @@ class CloudburstConnection:
     def close(self) -> None:
         for watch in self._watches:
             watch.cancel()
-        for channel in self._executor_channels:
+        for session in self._sessions.values():
+            session.close()
+        for channel in self._executor_channels.values():
             channel.close()
         self._channel.close()
 
@@ -380,7 +381,7 @@ class CloudburstConnection:
 
         sent_to = [""]
 
-        def send(reason: str) -> tuple[grpc.Future, bool]:
+        def send(reason: str) -> tuple[Inflight, bool]:
             """Places the call again: ``stale`` (the lease was outdated), ``refused`` (the
             executor's address refused the connection: it moved) or ``unresolvable`` (its
             name does not resolve from here: this client is outside the cluster's network)."""
@@ -444,22 +445,22 @@ class CloudburstConnection:
 
     def _send_direct(
         self, lease: _Lease, request: scheduler_pb2.CallRequest, deadline_ms: int
-    ) -> tuple[grpc.Future, str]:
+    ) -> tuple[Inflight, str]:
         """Sends the call to one of the lease's executors; returns the call and the address."""
         with self._lock:
-            # The executor with the fewest of this client's calls in flight; ties rotate.
+            # The executor with the fewest of this client's calls in flight; ties go to the
+            # first in the lease's order, so calls made one at a time keep to one warm
+            # executor (alternating cost about a fifth of a call's latency).
             candidates = self._reachable(lease) or lease.executors
-            least = min(self._outstanding.get(a, 0) for _, a in candidates)
-            tied = [e for e in candidates if self._outstanding.get(e[1], 0) == least]
-            self._rotation += 1
-            executor_id, address = tied[self._rotation % len(tied)]
+            executor_id, address = min(candidates, key=lambda e: self._outstanding.get(e[1], 0))
             self._outstanding[address] = self._outstanding.get(address, 0) + 1
-            stub = self._executors.get(address)
-            if stub is None:
-                channel = grpc.insecure_channel(address, options=config.CHANNEL_OPTIONS)
-                self._executor_channels.append(channel)
-                self._watches.append(_keep_polling(channel))
-                stub = self._executors[address] = executor_pb2_grpc.ExecutorStub(channel)
+            session = self._sessions.get(address)
+            if session is None or session.broken:
+                channel = self._executor_channels.get(address)
+                if channel is None:
+                    channel = grpc.insecure_channel(address, options=config.CHANNEL_OPTIONS)
+                    self._executor_channels[address] = channel
+                session = self._sessions[address] = ExecutorSession(channel, address)
         trigger = executor_pb2.Trigger(
             call_id=request.call_id,
             dag=request.dag,
@@ -477,8 +478,7 @@ class CloudburstConnection:
             placed.executor_address = address
         for fn, arg_list in request.args.items():
             trigger.args[fn].CopyFrom(arg_list)
-        timeout = max(0.001, deadline_ms / 1000 - time.time())
-        inflight = stub.Run.future(trigger, timeout=timeout)
+        inflight = session.send(trigger, deadline_ms / 1000)
         inflight.add_done_callback(lambda _: self._done(address))
         return inflight, address
 

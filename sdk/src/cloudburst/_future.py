@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
 from cloudburst_protocol import serializer
@@ -23,6 +23,18 @@ if TYPE_CHECKING:
     from cloudburst._connection import CloudburstConnection
 
 _UNSET: Any = object()
+
+
+class Inflight(Protocol):
+    """A call on its way: a gRPC future (scheduler path) or a session's direct call."""
+
+    def done(self) -> bool: ...
+
+    def result(self, timeout: float | None = None) -> Any: ...
+
+    def add_done_callback(self, callback: Callable[[Any], None]) -> None: ...
+
+
 STALE_RETRIES = 3
 MOVED_RETRIES = 3
 
@@ -38,9 +50,9 @@ class CloudburstFuture:
         self,
         obj_id: str,
         connection: CloudburstConnection,
-        inflight: grpc.Future | None = None,
+        inflight: Inflight | None = None,
         *,
-        retry: Callable[[str], tuple[grpc.Future, bool]] | None = None,
+        retry: Callable[[str], tuple[Inflight, bool]] | None = None,
         error: CloudburstError | None = None,
     ) -> None:
         self.obj_id = obj_id
@@ -90,6 +102,9 @@ class CloudburstFuture:
                     f"call {self.obj_id} has not finished after {timeout} s; call get() again "
                     "to keep waiting"
                 ) from None
+            except CloudburstError as exc:  # a direct call past its deadline
+                self._error = exc
+                return
             except grpc.RpcError as exc:
                 error = error_from_rpc(exc, self._connection.address)
                 if self._direct and self._retry is not None and isinstance(error, UnavailableError):
@@ -103,7 +118,7 @@ class CloudburstFuture:
                     error = ExecutorDiedError(f"the executor running call {self.obj_id} is gone")
                 self._error = error
                 return
-            outcome = response if self._direct else response.outcome
+            outcome = response.outcome
             if outcome.WhichOneof("kind") == "error":
                 if (
                     self._direct

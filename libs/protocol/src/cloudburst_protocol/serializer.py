@@ -5,7 +5,8 @@ Every encoded value starts with one tag byte naming its encoding, so a reader ne
 - ``B`` bytes, as they are;
 - ``S`` str, UTF-8;
 - ``N`` a numpy array of a plain dtype: a header (dtype string, shape) and the raw buffer;
-- ``P`` anything else, cloudpickled;
+- ``P`` anything else, pickled (numbers and ``None`` by the standard pickler, everything
+  else by cloudpickle; one format, read back by ``pickle.loads``);
 - ``E`` the error a call ended with (a ``RemoteError`` message): stored under the call's id
   so that whoever reads the result later gets the error, typed, instead of waiting.
 
@@ -15,6 +16,7 @@ when a value is an array, so the runtime does not depend on it.
 
 from __future__ import annotations
 
+import pickle
 import struct
 import sys
 from typing import Any
@@ -30,6 +32,7 @@ TAG_NUMPY = 0x4E  # "N"
 TAG_PICKLE = 0x50  # "P"
 TAG_ERROR = 0x45  # "E"
 
+_SCALARS = frozenset({int, float, bool, complex, type(None)})
 _HEADER = struct.Struct("<BB")  # dtype length, ndim
 _DIM = struct.Struct("<Q")
 
@@ -41,6 +44,8 @@ def dumps(value: Any) -> bytes:
         return b"B" + bytes(value)
     if kind is str:
         return b"S" + str(value).encode("utf-8", "surrogatepass")
+    if kind in _SCALARS:  # the C pickler: a tenth of cloudpickle's set-up for a number
+        return b"P" + pickle.dumps(value, protocol=5)
     if kind.__module__ == "numpy" and kind.__name__ == "ndarray":
         encoded = _dump_array(value)
         if encoded is not None:

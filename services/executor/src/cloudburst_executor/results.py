@@ -13,7 +13,6 @@ kept by the node's cache; results under call ids are only written through it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import grpc
 import structlog
@@ -29,15 +28,21 @@ WRITE_TIMEOUT_S = 30.0
 class ResultWriter:
     def __init__(self, cache: cache_pb2_grpc.CacheStub) -> None:
         self._cache = cache
-        self._queue: asyncio.Queue[cache_pb2.KeyLattice] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._pending: list[cache_pb2.KeyLattice] = []
+        self._flush: asyncio.TimerHandle | None = None
+        self._writes: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        """Kept for symmetry with :meth:`stop`; batches are scheduled as results arrive."""
 
     def add(self, key: str, lattice: bytes) -> None:
         """Queues a write; it reaches the store within a few milliseconds."""
-        self._queue.put_nowait(cache_pb2.KeyLattice(key=key, lattice=lattice))
+        self._pending.append(cache_pb2.KeyLattice(key=key, lattice=lattice))
+        if len(self._pending) >= MAX_BATCH:
+            self._write_pending()
+        elif self._flush is None:
+            # Let the results finishing meanwhile join in.
+            self._flush = asyncio.get_running_loop().call_later(BATCH_WINDOW_S, self._write_pending)
 
     async def write_now(self, entries: list[cache_pb2.KeyLattice]) -> None:
         """Writes ``entries`` and returns once the store has them."""
@@ -45,24 +50,20 @@ class ResultWriter:
 
     async def stop(self) -> None:
         """Writes what is queued, then stops."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        pending = self._drain([])
-        if pending:
-            await self._put(pending)
+        self._write_pending()
+        if self._writes:
+            await asyncio.wait(set(self._writes), timeout=WRITE_TIMEOUT_S)
 
-    async def _run(self) -> None:
-        while True:
-            first = await self._queue.get()
-            await asyncio.sleep(BATCH_WINDOW_S)  # let the results finishing meanwhile join in
-            await self._put(self._drain([first]))
-
-    def _drain(self, batch: list[cache_pb2.KeyLattice]) -> list[cache_pb2.KeyLattice]:
-        while len(batch) < MAX_BATCH and not self._queue.empty():
-            batch.append(self._queue.get_nowait())
-        return batch
+    def _write_pending(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        task = asyncio.get_running_loop().create_task(self._put(batch))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
     async def _put(self, entries: list[cache_pb2.KeyLattice], through: bool = True) -> None:
         """Writes ``entries``; with ``through`` the node cache does not keep them (results by

@@ -9,8 +9,7 @@ import contextlib
 import contextvars
 import os
 import time
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,19 +39,22 @@ from cloudburst_protocol.gen import (
 from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.keys import FN_BODY
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
 from cloudburst_executor.functions import LoadedFunction
 from cloudburst_executor.library import Inbox, UserLibrary
 from cloudburst_executor.results import ResultWriter
 from cloudburst_executor.settings import ExecutorSettings
 from cloudburst_executor.snapshot import as_entries, merge_writes, overlay
+from cloudburst_executor.user_thread import UserThread
 from cloudburst_executor.values_cache import ValueCache
 
 log = structlog.get_logger("cloudburst.executor")
 _tracer = tracing.tracer("cloudburst.executor")
 
 RECONNECT_MAX_S = 2.0
+BATCH_BYTES = 16 * 1024 * 1024
+"""Replies ready together go back in one message, up to about this many bytes of values."""
 USAGE_REPORT_S = 0.1
 
 
@@ -63,6 +65,14 @@ class Work:
     upstream_values: list[bytes]
     # Snapshot modes: the call's writes so far (from every upstream).
     writes: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(eq=False, slots=True)
+class DirectCall:
+    """A client's direct call in progress: who to answer, and its deadline's timer."""
+
+    answer: Callable[[str, common_pb2.Outcome], None]
+    timer: asyncio.TimerHandle
 
 
 @dataclass(eq=False)
@@ -195,10 +205,59 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServicer):
                 self.executor.inbox.push(message.user.sender, message.user.body)
         return common_pb2.Empty()
 
-    async def Run(
-        self, request: executor_pb2.Trigger, context: grpc.aio.ServicerContext
-    ) -> common_pb2.Outcome:
-        return await self.executor.run_direct(request)
+    async def Calls(
+        self,
+        request_iterator: AsyncIterator[executor_pb2.CallBatch],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[executor_pb2.ReplyBatch]:
+        """A client's session: batches of triggers come in; outcomes go back as calls finish,
+        whatever is ready in one message (one stream per client and executor instead of one
+        RPC per call)."""
+        ready: list[executor_pb2.CallReply] = []
+        wake = asyncio.Event()
+        open_calls = 0
+        reading = True
+
+        def answer(call_id: str, outcome: common_pb2.Outcome) -> None:
+            nonlocal open_calls
+            ready.append(executor_pb2.CallReply(call_id=call_id, outcome=outcome))
+            open_calls -= 1
+            wake.set()
+
+        async def read() -> None:
+            nonlocal open_calls, reading
+            try:
+                async for batch in request_iterator:
+                    open_calls += len(batch.triggers)
+                    for trigger in batch.triggers:
+                        self.executor.start_direct(trigger, answer)
+            finally:
+                reading = False
+                wake.set()
+
+        reader = asyncio.create_task(read())
+        try:
+            while reading or open_calls or ready:
+                await wake.wait()
+                wake.clear()
+                while ready:
+                    yield executor_pb2.ReplyBatch(replies=_take_batch(ready))
+        finally:
+            reader.cancel()
+
+
+def _take_batch(ready: list[executor_pb2.CallReply]) -> list[executor_pb2.CallReply]:
+    """Takes replies off the front of ``ready`` for one message (bounded in bytes)."""
+    size = 0
+    for count, reply in enumerate(ready):
+        size += len(reply.outcome.value)
+        if size > BATCH_BYTES and count:
+            break
+    else:
+        count = len(ready)
+    batch = ready[:count]
+    del ready[:count]
+    return batch
 
 
 class ExecutorServer:
@@ -218,12 +277,13 @@ class ExecutorServer:
         self.registry_functions: dict[str, str] = {}
         self.registry_dags: dict[str, str] = {}
         # Direct calls waiting for their sink's outcome.
-        self.direct: dict[str, asyncio.Future[common_pb2.Outcome]] = {}
+        self.direct: dict[str, DirectCall] = {}
         self._reads: dict[str, set[str]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._usage_flush: asyncio.TimerHandle | None = None
         self.queue: asyncio.Queue[Work] = asyncio.Queue()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cb-user")
+        self._user: UserThread | None = None
+        self._tracing = tracing.enabled()
         self._cache_channel = grpc.aio.insecure_channel(
             settings.cache_address, options=config.CHANNEL_OPTIONS
         )
@@ -246,6 +306,7 @@ class ExecutorServer:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._user = UserThread(self._loop)
         port = self._server.add_insecure_port(self.settings.bind_address)
         if port == 0:
             raise OSError(f"executor cannot listen on {self.settings.bind_address}")
@@ -280,7 +341,8 @@ class ExecutorServer:
         await self.peers.close()
         await self._cache_channel.close()
         self._sync_cache_channel.close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._user is not None:
+            self._user.stop()
 
     # -- registry and direct calls ---------------------------------------------------------
 
@@ -308,46 +370,75 @@ class ExecutorServer:
             return f"DAG {trigger.dag!r} was replaced or deleted since the lease"
         return None
 
-    async def run_direct(self, trigger: executor_pb2.Trigger) -> common_pb2.Outcome:
-        """A client's direct call: every function of it runs here; answers with the sink's
-        outcome."""
+    def start_direct(
+        self, trigger: executor_pb2.Trigger, answer: Callable[[str, common_pb2.Outcome], None]
+    ) -> None:
+        """Starts a client's direct call: every function of it runs here. ``answer`` gets the
+        sink's outcome (or why the call was refused) exactly once."""
+        call_id = trigger.call_id
+        problem: CloudburstError | None = None
         stale = self._stale(trigger)
         if stale is not None:
-            return common_pb2.Outcome(error=to_remote_error(StaleLeaseError(stale)))
-        problem = _invalid_direct_call(trigger, self.direct)
+            problem = StaleLeaseError(stale)
+        elif (invalid := _invalid_direct_call(trigger, self.direct)) is not None:
+            problem = InvalidArgumentError(invalid)
         if problem is not None:
-            return common_pb2.Outcome(error=to_remote_error(InvalidArgumentError(problem)))
+            answer(call_id, common_pb2.Outcome(error=to_remote_error(problem)))
+            return
+        loop = asyncio.get_running_loop()
+        remaining = trigger.deadline_ms / 1000 - time.time() + 1.0
+        call = DirectCall(answer, loop.call_later(max(0.0, remaining), self._late, call_id))
+        self.direct[call_id] = call
         if trigger.consistency != common_pb2.NORMAL and not trigger.snapshot:
-            # The call's snapshot: everything this node's cache has caught up with.
-            reply = await self.cache.Watermark(common_pb2.Empty(), timeout=10)
-            if not reply.seq:
-                refused = InvalidArgumentError(
-                    "this cluster's storage cannot serve snapshot reads (a Redis Cluster orders "
-                    "changes per key only); use consistency NORMAL"
-                )
-                return common_pb2.Outcome(error=to_remote_error(refused))
-            trigger.snapshot = reply.seq
-        future: asyncio.Future[common_pb2.Outcome] = asyncio.get_running_loop().create_future()
-        self.direct[trigger.call_id] = future
+            task = asyncio.create_task(self._start_at_snapshot(trigger))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return
+        self._start_sources(trigger)
+
+    async def _start_at_snapshot(self, trigger: executor_pb2.Trigger) -> None:
+        # The call's snapshot: everything this node's cache has caught up with.
         try:
-            for node in trigger.nodes:
-                if not node.upstream:
-                    source = executor_pb2.Trigger()
-                    source.CopyFrom(trigger)
-                    source.function = node.function
-                    self.on_trigger(source)
-            remaining = trigger.deadline_ms / 1000 - time.time() + 1.0
-            try:
-                return await asyncio.wait_for(future, max(0.0, remaining))
-            except TimeoutError:
-                late = CallTimeoutError(
-                    f"call {trigger.call_id} did not finish before its deadline"
-                )
-                outcome = common_pb2.Outcome(error=to_remote_error(late))
-                self._store_error(trigger.call_id, outcome.error)
-                return outcome
-        finally:
-            self.direct.pop(trigger.call_id, None)
+            reply = await self.cache.Watermark(common_pb2.Empty(), timeout=10)
+        except grpc.RpcError as exc:
+            self._answer_direct(trigger.call_id, _failed(error_from_rpc(exc, "cache")))
+            return
+        if not reply.seq:
+            refused = InvalidArgumentError(
+                "this cluster's storage cannot serve snapshot reads (a Redis Cluster orders "
+                "changes per key only); use consistency NORMAL"
+            )
+            self._answer_direct(trigger.call_id, _failed(refused))
+            return
+        trigger.snapshot = reply.seq
+        self._start_sources(trigger)
+
+    def _start_sources(self, trigger: executor_pb2.Trigger) -> None:
+        if len(trigger.nodes) == 1:
+            trigger.function = trigger.nodes[0].function
+            self.on_trigger(trigger)
+            return
+        for node in trigger.nodes:
+            if not node.upstream:
+                source = executor_pb2.Trigger()
+                source.CopyFrom(trigger)
+                source.function = node.function
+                self.on_trigger(source)
+
+    def _late(self, call_id: str) -> None:
+        late = CallTimeoutError(f"call {call_id} did not finish before its deadline")
+        outcome = _failed(late)
+        if self._answer_direct(call_id, outcome):
+            self._store_error(call_id, outcome.error)
+
+    def _answer_direct(self, call_id: str, outcome: common_pb2.Outcome) -> bool:
+        """Answers a direct call (once); ``False`` if it was answered already."""
+        call = self.direct.pop(call_id, None)
+        if call is None:
+            return False
+        call.timer.cancel()
+        call.answer(call_id, outcome)
+        return True
 
     def _store_error(self, call_id: str, error: common_pb2.RemoteError) -> None:
         self.results.add(call_id, values.wrap_encoded(serializer.dump_error(error), self.clock))
@@ -391,8 +482,12 @@ class ExecutorServer:
 
     async def _execute(self, work: Work) -> None:
         trigger, node = work.trigger, work.node
-        with (
-            _tracer.start_as_current_span(
+        tokens = structlog.contextvars.bind_contextvars(call_id=trigger.call_id)
+        try:
+            if not self._tracing:
+                await self._run(work, INVALID_SPAN)
+                return
+            with _tracer.start_as_current_span(
                 f"execute {node.function}",
                 context=tracing.extract(trigger.trace_context),
                 kind=SpanKind.CONSUMER,
@@ -403,13 +498,13 @@ class ExecutorServer:
                     tracing.EXECUTOR: self.settings.executor_id,
                     tracing.NODE: self.settings.node_id,
                 },
-            ) as span,
-            structlog.contextvars.bound_contextvars(call_id=trigger.call_id),
-        ):
-            outcome = await self._run(work, span)
-            if outcome is not None and outcome.WhichOneof("kind") == "error":
-                span.set_status(Status(StatusCode.ERROR, outcome.error.message))
-                span.set_attribute(tracing.ERROR_TYPE, outcome.error.type_name)
+            ) as span:
+                outcome = await self._run(work, span)
+                if outcome is not None and outcome.WhichOneof("kind") == "error":
+                    span.set_status(Status(StatusCode.ERROR, outcome.error.message))
+                    span.set_attribute(tracing.ERROR_TYPE, outcome.error.type_name)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
 
     async def _run(self, work: Work, span: Span) -> common_pb2.Outcome | None:
         """Runs one function of a call; returns the outcome if the call ends here."""
@@ -422,10 +517,10 @@ class ExecutorServer:
         try:
             fn = await self._function(node)
             explicit = await self._resolve_args(trigger, node.function, span, work.writes)
-            assert self._loop is not None
+            assert self._user is not None
             context = contextvars.copy_context()  # user-library calls see the current span
-            encoded, writes = await self._loop.run_in_executor(
-                self._pool, context.run, self._run_user_code, fn, explicit, work
+            encoded, writes = await self._user.run(
+                context.run, self._run_user_code, fn, explicit, work
             )
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
@@ -438,32 +533,45 @@ class ExecutorServer:
             return await self._finish(trigger, common_pb2.Outcome(value=encoded), store=True)
         for target in node.downstream:
             target_node = next(n for n in trigger.nodes if n.function == target)
-            forwarded = executor_pb2.Trigger()
-            forwarded.CopyFrom(trigger)
+            if len(node.downstream) == 1:
+                forwarded = trigger  # this function's work is done: reuse its trigger
+            else:
+                forwarded = executor_pb2.Trigger()
+                forwarded.CopyFrom(trigger)
             forwarded.function = target
             forwarded.from_function = node.function
             forwarded.value = encoded
             if trigger.snapshot:
                 del forwarded.writes[:]
                 forwarded.writes.extend(as_entries(writes))
-            with _tracer.start_as_current_span(
-                f"trigger {target}",
-                kind=SpanKind.PRODUCER,
-                attributes={"cloudburst.target_executor": target_node.executor_id},
-            ):
-                forwarded.trace_context.clear()
-                tracing.inject(forwarded.trace_context)
-                if target_node.executor_id == self.settings.executor_id:
-                    self.on_trigger(forwarded)
-                    continue
-                try:
-                    await self.peers.send(
-                        target_node.executor_address,
-                        executor_pb2.PeerMessage(trigger=forwarded),
-                    )
-                except CloudburstError as exc:
-                    error = common_pb2.Outcome(error=to_remote_error(exc))
-                    return await self._finish(trigger, error)
+            if not self._tracing:
+                failed = await self._forward(forwarded, target_node)
+            else:
+                with _tracer.start_as_current_span(
+                    f"trigger {target}",
+                    kind=SpanKind.PRODUCER,
+                    attributes={"cloudburst.target_executor": target_node.executor_id},
+                ):
+                    forwarded.trace_context.clear()
+                    tracing.inject(forwarded.trace_context)
+                    failed = await self._forward(forwarded, target_node)
+            if failed is not None:
+                return await self._finish(trigger, failed)
+        return None
+
+    async def _forward(
+        self, forwarded: executor_pb2.Trigger, target: executor_pb2.DagNode
+    ) -> common_pb2.Outcome | None:
+        """Passes a trigger to the executor of its function; the error if it cannot."""
+        if target.executor_id == self.settings.executor_id:
+            self.on_trigger(forwarded)
+            return None
+        try:
+            await self.peers.send(
+                target.executor_address, executor_pb2.PeerMessage(trigger=forwarded)
+            )
+        except CloudburstError as exc:
+            return _failed(exc)
         return None
 
     def _run_user_code(
@@ -590,11 +698,8 @@ class ExecutorServer:
             else:
                 self.results.add(trigger.call_id, lattice)
         if trigger.direct:
-            waiter = self.direct.get(trigger.call_id)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(outcome)
-                if outcome.WhichOneof("kind") == "error":
-                    self._store_error(trigger.call_id, outcome.error)
+            if self._answer_direct(trigger.call_id, outcome) and outcome.HasField("error"):
+                self._store_error(trigger.call_id, outcome.error)
             return outcome
         link = self.links_by_id.get(trigger.scheduler_id)
         if link is None:
@@ -622,6 +727,10 @@ class ExecutorServer:
         assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(self.peers.send(address, message), self._loop)
         future.result(timeout=15)
+
+
+def _failed(error: BaseException) -> common_pb2.Outcome:
+    return common_pb2.Outcome(error=to_remote_error(error))
 
 
 def _referenced(lattice_bytes: bytes, deserialize: bool) -> Any:

@@ -40,10 +40,10 @@ class ExecutorStub:
                 request_serializer=cloudburst__protocol_dot_gen_dot_executor__pb2.PeerMessage.SerializeToString,
                 response_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
-        self.Run = channel.unary_unary(
-                '/cloudburst.v1.Executor/Run',
-                request_serializer=cloudburst__protocol_dot_gen_dot_executor__pb2.Trigger.SerializeToString,
-                response_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Outcome.FromString,
+        self.Calls = channel.stream_stream(
+                '/cloudburst.v1.Executor/Calls',
+                request_serializer=cloudburst__protocol_dot_gen_dot_executor__pb2.CallBatch.SerializeToString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_executor__pb2.ReplyBatch.FromString,
                 _registered_method=True)
 
 
@@ -57,9 +57,12 @@ class ExecutorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Run(self, request, context):
-        """A client's direct call (a lease from the scheduler placed the whole call here): runs the
-        call's sources and answers with the sink's outcome.
+    def Calls(self, request_iterator, context):
+        """A client's session for direct calls (a lease from the scheduler placed each whole call
+        here): one long-lived stream per client and executor. Each trigger runs the call's
+        sources; the sink's outcome comes back tagged with the call id, in completion order.
+        Both sides put whatever is ready into one message: calls submitted in a burst travel
+        together.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -73,10 +76,10 @@ def add_ExecutorServicer_to_server(servicer, server):
                     request_deserializer=cloudburst__protocol_dot_gen_dot_executor__pb2.PeerMessage.FromString,
                     response_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
             ),
-            'Run': grpc.unary_unary_rpc_method_handler(
-                    servicer.Run,
-                    request_deserializer=cloudburst__protocol_dot_gen_dot_executor__pb2.Trigger.FromString,
-                    response_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Outcome.SerializeToString,
+            'Calls': grpc.stream_stream_rpc_method_handler(
+                    servicer.Calls,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_executor__pb2.CallBatch.FromString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_executor__pb2.ReplyBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -117,7 +120,7 @@ class Executor:
             _registered_method=True)
 
     @staticmethod
-    def Run(request,
+    def Calls(request_iterator,
             target,
             options=(),
             channel_credentials=None,
@@ -127,12 +130,12 @@ class Executor:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
+        return grpc.experimental.stream_stream(
+            request_iterator,
             target,
-            '/cloudburst.v1.Executor/Run',
-            cloudburst__protocol_dot_gen_dot_executor__pb2.Trigger.SerializeToString,
-            cloudburst__protocol_dot_gen_dot_common__pb2.Outcome.FromString,
+            '/cloudburst.v1.Executor/Calls',
+            cloudburst__protocol_dot_gen_dot_executor__pb2.CallBatch.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_executor__pb2.ReplyBatch.FromString,
             options,
             channel_credentials,
             insecure,
