@@ -47,6 +47,7 @@ runs in time linear in the input (every declared count is checked against the by
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterable, Mapping
 
 from ._causal import MultiKeyCausal, SingleKeyCausal
@@ -226,13 +227,13 @@ def decode(data: bytes | bytearray | memoryview) -> Lattice:
     return result
 
 
-def lww_payload(data: bytes) -> memoryview | None:
+def lww_payload(data: bytes | memoryview | mmap.mmap) -> memoryview | None:
     """The value of an encoded ``LWW`` as a view into ``data`` (no copy), or ``None`` when
     ``data`` is not an encoded LWW. For large values on hot paths; :func:`decode` checks more.
     """
     if len(data) < 3 or data[0] != FORMAT_VERSION or data[1] != _TAG_LWW:
         return None
-    reader = _Reader(data, 2)
+    reader = _Reader(data, 2)  # type: ignore[arg-type]  # indexing and len are all it uses
     try:
         reader.svarint("LWW timestamp")
         length = reader.uvarint("LWW value length")

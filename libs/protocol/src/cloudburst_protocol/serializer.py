@@ -64,8 +64,10 @@ def dump_error(error: common_pb2.RemoteError) -> bytes:
     return b"E" + error.SerializeToString()
 
 
-def loads(data: bytes | memoryview) -> Any:
-    """Decode bytes made by :func:`dumps` (raises the stored error for :func:`dump_error`)."""
+def loads(data: bytes | memoryview, *, owned: bool = False) -> Any:
+    """Decode bytes made by :func:`dumps` (raises the stored error for :func:`dump_error`).
+    ``owned``: ``data`` is a writable buffer the caller gives away, so an array may use it
+    instead of a copy."""
     if not data:
         raise SerializationError("cannot deserialize an empty buffer")
     tag = data[0]
@@ -77,7 +79,7 @@ def loads(data: bytes | memoryview) -> Any:
         if tag == TAG_PICKLE:
             return cloudpickle.loads(data[1:])
         if tag == TAG_NUMPY:
-            return _load_array(data)
+            return _load_array(data, owned)
         if tag == TAG_ERROR:
             error = common_pb2.RemoteError.FromString(bytes(data[1:]))
     except SerializationError:
@@ -118,7 +120,7 @@ def _dump_array(array: Any) -> bytes | None:
     return b"".join(parts)
 
 
-def _load_array(data: bytes | memoryview) -> Any:
+def _load_array(data: bytes | memoryview, owned: bool = False) -> Any:
     import numpy as np  # noqa: PLC0415 - numpy is optional: imported only for arrays
 
     view = memoryview(data)
@@ -128,9 +130,9 @@ def _load_array(data: bytes | memoryview) -> Any:
     offset += dtype_len
     shape = tuple(_DIM.unpack_from(view, offset + i * _DIM.size)[0] for i in range(ndim))
     offset += ndim * _DIM.size
-    array = np.frombuffer(view[offset:], dtype=dtype)
-    # A writable copy: users may mutate what they read.
-    return array.reshape(shape).copy()
+    array = np.frombuffer(view[offset:], dtype=dtype).reshape(shape)
+    # Users may mutate what they read: a writable buffer of their own, or a copy.
+    return array if owned and array.flags.writeable else array.copy()
 
 
 __all__ = [

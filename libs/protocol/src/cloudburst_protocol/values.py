@@ -15,6 +15,7 @@ A key keeps the kind it was first written with; writing another kind into it is 
 
 from __future__ import annotations
 
+import mmap
 import threading
 import uuid
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from cloudburst_lattices import (
 )
 
 from cloudburst_protocol import serializer
+from cloudburst_protocol.bulk import Mapped
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import InvalidArgumentError, SerializationError
 
@@ -111,13 +113,19 @@ def from_lattice(lattice: Lattice) -> Any:
     raise SerializationError(f"a stored {type(lattice).__name__} has no Python value form")
 
 
-def value_of(lattice_bytes: bytes) -> Any:
+def value_of(lattice_bytes: bytes | memoryview | mmap.mmap) -> Any:
     """The Python value of an encoded lattice; a plain value's bytes are not copied on the
-    way (large values are read this way)."""
+    way (large values are read this way, also straight from a mapped bulk file)."""
+    if isinstance(lattice_bytes, Mapped):
+        # A bulk value: decode from a private copy-on-write mapping instead of copying.
+        private = lattice_bytes.private()
+        view = lww_payload(private)
+        if view is not None:
+            return serializer.loads(view, owned=True)
     view = lww_payload(lattice_bytes)
     if view is not None:
         return serializer.loads(view)
-    return from_lattice(decode(lattice_bytes))
+    return from_lattice(decode(bytes(lattice_bytes)))
 
 
 def wrap_encoded(encoded_value: bytes, clock: HybridClock) -> bytes:
@@ -138,7 +146,7 @@ def unwrap_encoded(lattice_bytes: bytes) -> bytes:
     raise SerializationError(f"stored value is a {type(lattice).__name__}, not a plain value")
 
 
-def unwrap(lattice_bytes: bytes) -> Any:
+def unwrap(lattice_bytes: bytes | memoryview | mmap.mmap) -> Any:
     """The Python value a stored lattice stands for."""
     return value_of(lattice_bytes)
 

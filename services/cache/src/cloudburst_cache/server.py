@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import grpc
 import grpc.aio
 import structlog
 from cloudburst_protocol import config
+from cloudburst_protocol.bulk import MIN_BYTES, BulkDir
 from cloudburst_protocol.errors import CloudburstError, UnavailableError
 from cloudburst_protocol.gen import (
     cache_pb2,
@@ -34,7 +35,8 @@ from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
 
 from cloudburst_cache.backends import StorageBackend, Versioned, open_backend
-from cloudburst_cache.node import NodeCacheState
+from cloudburst_cache.lending import Lender
+from cloudburst_cache.node import Encoded, Entry, NodeCacheState
 from cloudburst_cache.settings import CacheSettings
 
 log = structlog.get_logger("cloudburst.cache")
@@ -46,6 +48,10 @@ REPORT_INTERVAL_S = 0.05
 RECONNECT_MAX_S = 2.0
 WATERMARK_DELAY_S = 0.002
 RECONNECT_WAIT_S = 10.0
+SWEEP_INTERVAL_S = 30.0
+
+Lend = Callable[[str, int, Encoded], "str | None"]
+"""Hands a large value's version to a reader as a bulk file (its name), or ``None``: inline."""
 
 
 # -- authority ------------------------------------------------------------------------------
@@ -55,8 +61,16 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
     """The storage authority over a :class:`~cloudburst_cache.backends.StorageBackend`: the
     embedded store, or Redis shared by several authority processes."""
 
-    def __init__(self, backend: StorageBackend) -> None:
+    def __init__(self, backend: StorageBackend, bulk: BulkDir | None = None) -> None:
         self.backend = backend
+        self.bulk = bulk
+        self.lender = Lender(bulk) if bulk is not None else None
+
+    def lend_to(self, reader_id: str) -> Lend | None:
+        """How to hand large values to a reader that sees bulk directory ``reader_id``."""
+        if self.lender is None or self.bulk is None or not self.bulk.shares(reader_id):
+            return None
+        return self.lender.lend
 
     async def Get(
         self, request: cache_pb2.CacheGetRequest, context: grpc.aio.ServicerContext
@@ -72,7 +86,7 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         for key, version in zip(keys, versions, strict=True):
             if version is not None:
                 found[key] = (version.seq, version.encoded)
-        return _response(keys, found, [], request.known)
+        return _response(keys, found, [], request.known, self.lend_to(request.bulk_id))
 
     async def Watermark(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
@@ -85,6 +99,9 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         reply = cache_pb2.CachePutResponse()
         for entry in request.entries:
             version = await self.backend.put(entry.key, entry.lattice)
+            if self.lender is not None and len(version.encoded) >= MIN_BYTES:
+                with contextlib.suppress(OSError):  # the first read would write it instead
+                    self.lender.prepare(entry.key, version.seq, version.encoded)
             # Large values are not echoed back when the merge kept exactly what was sent.
             echoed = b"" if version.encoded == entry.lattice else version.encoded
             reply.entries.add(key=entry.key, lattice=echoed, seq=version.seq)
@@ -107,7 +124,9 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         request_iterator: AsyncIterator[cache_pb2.SubscribeRequest],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[cache_pb2.KeyUpdate]:
-        async for update in _Subscription(self.backend).run(request_iterator, context):
+        async for update in _Subscription(self.backend, self.lend_to).run(
+            request_iterator, context
+        ):
             yield update
 
     async def Stats(
@@ -121,8 +140,10 @@ class _Subscription:
     """One node cache's stream: each watch is answered with the key's current value, every
     change of a watched key is pushed, and watermarks move the subscriber's snapshot point."""
 
-    def __init__(self, backend: StorageBackend) -> None:
+    def __init__(self, backend: StorageBackend, lend_to: Callable[[str], Lend | None]) -> None:
         self.backend = backend
+        self.lend_to = lend_to
+        self.lend: Lend | None = None
         self.watched: set[str] = set()
         # Keys whose watch is being answered, and those of them changed meanwhile: with a
         # remote store the read and the change feed race, and an answer read before a
@@ -141,7 +162,7 @@ class _Subscription:
         if key in self.answering:
             self.changed_meanwhile.add(key)
         if key in self.watched:
-            self.outbox.put_nowait(_update(key, version, self.backend.delivered))
+            self.outbox.put_nowait(_update(key, version, self.backend.delivered, self.lend))
             if version is None:
                 self.watched.discard(key)
         elif not self.heartbeat:
@@ -152,6 +173,8 @@ class _Subscription:
 
     async def read_requests(self, requests: AsyncIterator[cache_pb2.SubscribeRequest]) -> None:
         async for request in requests:
+            if request.bulk_id:
+                self.lend = self.lend_to(request.bulk_id)
             watches = list(request.watch)
             keys = [watch.key for watch in watches]
             self.watched.update(keys)
@@ -165,7 +188,8 @@ class _Subscription:
                         self.watched.discard(watch.key)
                         self.outbox.put_nowait(_update(watch.key, None, self.backend.delivered))
                     elif version.seq > watch.seq:
-                        self.outbox.put_nowait(_update(watch.key, version, self.backend.delivered))
+                        update = _update(watch.key, version, self.backend.delivered, self.lend)
+                        self.outbox.put_nowait(update)
             finally:
                 self.answering.clear()
                 self.changed_meanwhile.clear()
@@ -206,12 +230,14 @@ class _Subscription:
 
 def _response(
     keys: list[str],
-    found: Mapping[str, tuple[int, bytes]],
+    found: Mapping[str, tuple[int, Encoded]],
     misses: list[str],
     known: Mapping[str, int],
+    lend: Lend | None = None,
 ) -> cache_pb2.CacheGetResponse:
     """A Get answer: each found key's value once (building messages copies values, so it is
-    done only here), or just its name when the reader already holds that version."""
+    done only here; large ones go as files to readers sharing the bulk directory), or just
+    its name when the reader already holds that version."""
     reply = cache_pb2.CacheGetResponse(misses=misses)
     for key in dict.fromkeys(keys):
         value = found.get(key)
@@ -220,17 +246,38 @@ def _response(
         seq, encoded = value
         if seq and known.get(key) == seq:
             reply.unchanged.append(key)
+        elif (name := _lent(lend, key, seq, encoded)) is not None:
+            reply.entries.add(key=key, bulk=name, seq=seq)
         else:
-            reply.entries.add(key=key, lattice=encoded, seq=seq)
+            reply.entries.add(key=key, lattice=_inline(encoded), seq=seq)
     return reply
 
 
-def _update(key: str, version: Versioned | None, watermark: int) -> cache_pb2.KeyUpdate:
+def _update(
+    key: str, version: Versioned | None, watermark: int, lend: Lend | None = None
+) -> cache_pb2.KeyUpdate:
     if version is None:
         return cache_pb2.KeyUpdate(key=key, absent=True, watermark=watermark)
+    name = _lent(lend, key, version.seq, version.encoded)
+    if name is not None:
+        return cache_pb2.KeyUpdate(key=key, bulk=name, seq=version.seq, watermark=watermark)
     return cache_pb2.KeyUpdate(
         key=key, lattice=version.encoded, seq=version.seq, watermark=watermark
     )
+
+
+def _lent(lend: Lend | None, key: str, seq: int, encoded: Encoded) -> str | None:
+    if lend is None or len(encoded) < MIN_BYTES:
+        return None
+    try:
+        return lend(key, seq, encoded)
+    except OSError as exc:  # a full or broken bulk directory: send the bytes instead
+        log.warning("bulk hand-off failed; sending inline", key=key, error=str(exc))
+        return None
+
+
+def _inline(encoded: Encoded) -> bytes:
+    return encoded if isinstance(encoded, bytes) else encoded[:]
 
 
 # -- node cache -----------------------------------------------------------------------------
@@ -241,13 +288,14 @@ class NodeCache:
 
     def __init__(self, settings: CacheSettings) -> None:
         self.settings = settings
-        self.state = NodeCacheState(settings.max_bytes)
+        self.bulk = BulkDir.from_env()
+        self.state = NodeCacheState(settings.max_bytes, release=self._release)
         self._channel = grpc.aio.insecure_channel(
             settings.authority_address, options=config.CHANNEL_OPTIONS
         )
         self.authority = cache_pb2_grpc.CacheStub(self._channel)
         self._requests: asyncio.Queue[cache_pb2.SubscribeRequest] = asyncio.Queue()
-        self._fetching: dict[str, asyncio.Future[cache_pb2.KeyUpdate]] = {}
+        self._fetching: dict[str, asyncio.Future[tuple[cache_pb2.KeyUpdate, Encoded]]] = {}
         self._connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         # Every change up to this sequence number has reached this cache: what it holds is a
@@ -257,12 +305,40 @@ class NodeCache:
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._subscription()))
         self._tasks.append(asyncio.create_task(self._report_keys()))
+        if self.bulk is not None:
+            self._tasks.append(asyncio.create_task(_sweep(self.bulk)))
         await asyncio.wait_for(self._connected.wait(), 30)
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await self._channel.close()
+        self.state.clear()  # releases the files it kept
+
+    def lend_to(self, reader_id: str) -> Lend | None:
+        if self.bulk is None or not self.bulk.shares(reader_id):
+            return None
+        return self._lend
+
+    def _lend(self, key: str, seq: int, encoded: Encoded) -> str:
+        assert self.bulk is not None
+        entry = self.state.peek(key)
+        if entry is not None and entry.seq == seq and entry.file:
+            with contextlib.suppress(FileNotFoundError):
+                return self.bulk.lend(entry.file)
+        return self.bulk.write(encoded)
+
+    def _release(self, entry: Entry) -> None:
+        if self.bulk is not None:
+            self.bulk.release(entry.file)
+
+    def _received(self, update: cache_pb2.KeyUpdate) -> tuple[Encoded, str]:
+        """An update's value (and the file kept for it, if it came in bulk)."""
+        if not update.bulk:
+            return update.lattice, ""
+        if self.bulk is None:
+            raise UnavailableError("the storage authority sent a bulk file to a cache without one")
+        return self.bulk.adopt(update.bulk)
 
     # reads and writes
 
@@ -271,12 +347,12 @@ class NodeCache:
         return self.watermark
 
     async def get_as_of(
-        self, keys: list[str], as_of: int, known: Mapping[str, int]
+        self, keys: list[str], as_of: int, known: Mapping[str, int], lend: Lend | None = None
     ) -> cache_pb2.CacheGetResponse:
         """A snapshot read: a held version serves it when it is the one the snapshot sees
         (held, not newer than the snapshot, and the cache is caught up past it); otherwise
         the authority answers from its version history."""
-        found: dict[str, tuple[int, bytes]] = {}
+        found: dict[str, tuple[int, Encoded]] = {}
         missing: list[str] = []
         for key in dict.fromkeys(keys):
             entry = self.state.lookup(key) if as_of <= self.watermark else None
@@ -293,12 +369,12 @@ class NodeCache:
                 found[fetched.key] = (fetched.seq, fetched.lattice)
             for key in reply.unchanged:
                 found[key] = (known[key], b"")
-        return _response(keys, found, missing, known)
+        return _response(keys, found, missing, known, lend)
 
     async def get(
-        self, keys: list[str], wait_ms: int, known: Mapping[str, int]
+        self, keys: list[str], wait_ms: int, known: Mapping[str, int], lend: Lend | None = None
     ) -> cache_pb2.CacheGetResponse:
-        found: dict[str, tuple[int, bytes]] = {}
+        found: dict[str, tuple[int, Encoded]] = {}
         missing: list[str] = []
         for key in dict.fromkeys(keys):
             entry = self.state.lookup(key)
@@ -307,9 +383,9 @@ class NodeCache:
             else:
                 found[key] = (entry.seq, entry.encoded)
         if missing:
-            for key, update in zip(missing, await self._fetch(missing), strict=True):
+            for key, (update, value) in zip(missing, await self._fetch(missing), strict=True):
                 if not update.absent:
-                    found[key] = (update.seq, update.lattice)
+                    found[key] = (update.seq, value)
             absent = [k for k in missing if k not in found]
             if absent and wait_ms:
                 reply = await self._call(
@@ -321,7 +397,7 @@ class NodeCache:
                 for entry in reply.entries:
                     found[entry.key] = (entry.seq, entry.lattice)
                     self._keep(entry.key, entry.seq, entry.lattice)
-        return _response(keys, found, missing, known)
+        return _response(keys, found, missing, known, lend)
 
     async def put(
         self, entries: list[cache_pb2.KeyLattice], keep: bool = True
@@ -377,7 +453,7 @@ class NodeCache:
         if request.watch or request.unwatch:
             self._requests.put_nowait(request)
 
-    async def _fetch(self, keys: list[str]) -> list[cache_pb2.KeyUpdate]:
+    async def _fetch(self, keys: list[str]) -> list[tuple[cache_pb2.KeyUpdate, Encoded]]:
         """Watches ``keys``; the stream answers with each one's current value (or absent)."""
         if not self._connected.is_set():
             # The stream to the authority is being re-established: wait for it, bounded.
@@ -441,6 +517,9 @@ class NodeCache:
             while True:
                 yield await queue.get()
 
+        if self.bulk is not None:
+            queue.put_nowait(cache_pb2.SubscribeRequest(bulk_id=self.bulk.id))
+
         call = self.authority.Subscribe(requests(), wait_for_ready=True)
         async for update in call:
             if not self._connected.is_set():
@@ -454,16 +533,26 @@ class NodeCache:
             if not update.key:
                 continue  # a watermark only
             future = self._fetching.pop(update.key, None)
+            try:
+                value, file = self._received(update)
+            except (OSError, ValueError, CloudburstError) as exc:
+                # The value cannot be read: forget the key (a later read fetches it again).
+                log.error("bulk value lost in hand-off", key=update.key, error=str(exc))
+                self.state.drop(update.key)
+                self._requests.put_nowait(cache_pb2.SubscribeRequest(unwatch=[update.key]))
+                if future is not None and not future.done():
+                    future.set_exception(UnavailableError(f"reading {update.key!r} failed"))
+                continue
             if future is not None:
                 if not update.absent:
-                    evicted = self.state.store(update.key, update.seq, update.lattice)
+                    evicted = self.state.store(update.key, update.seq, value, file)
                     if evicted:
                         self._requests.put_nowait(cache_pb2.SubscribeRequest(unwatch=evicted))
                 if not future.done():
-                    future.set_result(update)
+                    future.set_result((update, value))
             else:
                 evicted = self.state.update(
-                    update.key, update.seq, None if update.absent else update.lattice
+                    update.key, update.seq, None if update.absent else value, file
                 )
                 if evicted:
                     self._requests.put_nowait(cache_pb2.SubscribeRequest(unwatch=evicted))
@@ -511,9 +600,10 @@ class NodeCacheServicer(cache_pb2_grpc.CacheServicer):
         self, request: cache_pb2.CacheGetRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CacheGetResponse:
         keys = list(request.keys)
+        lend = self.cache.lend_to(request.bulk_id)
         if request.as_of:
-            return await self.cache.get_as_of(keys, request.as_of, request.known)
-        return await self.cache.get(keys, min(request.wait_ms, MAX_WAIT_MS), request.known)
+            return await self.cache.get_as_of(keys, request.as_of, request.known, lend)
+        return await self.cache.get(keys, min(request.wait_ms, MAX_WAIT_MS), request.known, lend)
 
     async def Watermark(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
@@ -551,7 +641,9 @@ class CacheServer:
     def __init__(self, settings: CacheSettings, backend: StorageBackend | None = None) -> None:
         self.settings = settings
         self.backend: StorageBackend | None = None
+        self.authority: AuthorityServicer | None = None
         self.node: NodeCache | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._server, self._health = new_server()
         servicer: cache_pb2_grpc.CacheServicer
         if settings.role == "node":
@@ -561,13 +653,16 @@ class CacheServer:
             servicer = NodeCacheServicer(self.node)
         else:
             self.backend = backend if backend is not None else open_backend(settings.storage_url)
-            servicer = AuthorityServicer(self.backend)
+            self.authority = AuthorityServicer(self.backend, BulkDir.from_env())
+            servicer = self.authority
         cache_pb2_grpc.add_CacheServicer_to_server(servicer, self._server)
         self.port = 0
 
     async def start(self) -> None:
         if self.backend is not None:
             await self.backend.start()
+        if self.authority is not None and self.authority.bulk is not None:
+            self._sweeper = asyncio.create_task(_sweep(self.authority.bulk))
         if self.node is not None:
             await self.node.start()
         for address in self.settings.listen:
@@ -593,6 +688,10 @@ class CacheServer:
             await self.node.stop()
         if self.backend is not None:
             await self.backend.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if self.authority is not None and self.authority.lender is not None:
+            self.authority.lender.close()
 
     async def __aenter__(self) -> CacheServer:
         await self.start()
@@ -600,6 +699,16 @@ class CacheServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+async def _sweep(bulk: BulkDir) -> None:
+    """Removes bulk files their receivers or keepers left behind (they died first)."""
+    while True:
+        with contextlib.suppress(OSError):
+            removed = bulk.sweep()
+            if removed:
+                log.info("swept stale bulk files", files=removed)
+        await asyncio.sleep(SWEEP_INTERVAL_S)
 
 
 async def serve(settings: CacheSettings) -> None:

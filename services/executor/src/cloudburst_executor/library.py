@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 from cloudburst_protocol import values
+from cloudburst_protocol.bulk import BulkDir
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import InvalidArgumentError, KeyNotFoundError
 from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc
@@ -22,7 +23,7 @@ from cloudburst_protocol.keys import check_user_key
 from opentelemetry import trace
 
 from cloudburst_executor.snapshot import merge_lattices, overlay
-from cloudburst_executor.values_cache import ValueCache
+from cloudburst_executor.values_cache import ValueCache, inline, take_bulk
 
 STORE_TIMEOUT_S = 30.0
 
@@ -56,8 +57,10 @@ class UserLibrary:
         messaging_id: str,
         inbox: Inbox,
         send: Callable[[str, bytes], None],
+        bulk: BulkDir | None = None,
     ) -> None:
         self._cache = cache
+        self._bulk = bulk
         self._local = local
         self._clock = clock
         self._id = messaging_id
@@ -131,13 +134,15 @@ class UserLibrary:
         request = cache_pb2.CacheGetRequest(
             keys=keys, as_of=self.snapshot, known=self._local.known(keys)
         )
+        if self._bulk is not None and not self.snapshot:
+            request.bulk_id = self._bulk.id  # large values may come as files
         try:
             reply = self._cache.Get(request, timeout=STORE_TIMEOUT_S)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, "cache") from None
-        stored = self._local.absorb(reply)
+        stored = self._local.absorb(reply, take_bulk(self._bulk, reply))
         if self.snapshot:
-            stored = overlay(stored, keys, self.writes)
+            stored = dict(overlay(inline(stored), keys, self.writes))
         found = {key: values.unwrap(lattice) for key, lattice in stored.items()}
         self.reads.update(keys)
         span = trace.get_current_span()

@@ -18,6 +18,7 @@ import grpc.aio
 import structlog
 from cloudburst_lattices import lww_payload
 from cloudburst_protocol import config, serializer, tracing, values
+from cloudburst_protocol.bulk import BulkDir, Data
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import (
     CallTimeoutError,
@@ -47,7 +48,7 @@ from cloudburst_executor.results import ResultWriter
 from cloudburst_executor.settings import ExecutorSettings
 from cloudburst_executor.snapshot import as_entries, merge_writes, overlay
 from cloudburst_executor.user_thread import UserThread
-from cloudburst_executor.values_cache import ValueCache
+from cloudburst_executor.values_cache import ValueCache, inline, take_bulk
 
 log = structlog.get_logger("cloudburst.executor")
 _tracer = tracing.tracer("cloudburst.executor")
@@ -290,6 +291,7 @@ class ExecutorServer:
         self.cache = cache_pb2_grpc.CacheStub(self._cache_channel)
         self.results = ResultWriter(self.cache)
         self.values = ValueCache()
+        self.bulk = BulkDir.from_env()
         # User code runs in a worker thread and talks to the store synchronously.
         self._sync_cache_channel = grpc.insecure_channel(
             settings.cache_address, options=config.CHANNEL_OPTIONS
@@ -318,6 +320,7 @@ class ExecutorServer:
             self.messaging_id,
             self.inbox,
             self._send_from_thread,
+            self.bulk,
         )
         await self._server.start()
         self.results.start()
@@ -634,7 +637,7 @@ class ExecutorServer:
         """Explicit arguments, with references and futures replaced by stored values."""
         arguments = list(trigger.args[function].args) if function in trigger.args else []
         refs = [a.ref for a in arguments if a.WhichOneof("kind") == "ref"]
-        fetched: dict[str, bytes] = {}
+        fetched: dict[str, Data] = {}
         if refs:
             keys = list(dict.fromkeys(r.key for r in refs))
             # Futures are other calls' results, read when they land (each is written once);
@@ -652,9 +655,14 @@ class ExecutorServer:
                 request = cache_pb2.CacheGetRequest(
                     keys=plain, as_of=trigger.snapshot, known=self.values.known(plain)
                 )
+                if self.bulk is not None and not trigger.snapshot:
+                    request.bulk_id = self.bulk.id  # large values may come as files
                 reply = await self._cache_get(request, 30)
-                found = self.values.absorb(reply)
-                fetched.update(overlay(found, plain, writes) if trigger.snapshot else found)
+                found = self.values.absorb(reply, take_bulk(self.bulk, reply))
+                if trigger.snapshot:
+                    fetched.update(overlay(inline(found), plain, writes))
+                else:
+                    fetched.update(found)
                 misses.update(reply.misses)
             missing = [k for k in keys if k not in fetched]
             self._note_reads(function, keys)
@@ -733,14 +741,14 @@ def _failed(error: BaseException) -> common_pb2.Outcome:
     return common_pb2.Outcome(error=to_remote_error(error))
 
 
-def _referenced(lattice_bytes: bytes, deserialize: bool) -> Any:
+def _referenced(lattice_bytes: Data, deserialize: bool) -> Any:
     """A referenced key's value: the Python value, or with ``deserialize=False`` the stored
     bytes (a plain value's encoding — its own bytes for bytes and str values — or, for merged
     kinds, the encoded lattice)."""
     if deserialize:
         return values.value_of(lattice_bytes)
     view = lww_payload(lattice_bytes)
-    return serializer.payload(bytes(view)) if view is not None else lattice_bytes
+    return serializer.payload(bytes(view)) if view is not None else bytes(lattice_bytes)
 
 
 def _invalid_direct_call(trigger: executor_pb2.Trigger, in_flight: dict[str, Any]) -> str | None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from cloudburst_protocol.bulk import BulkDir, Data
+from cloudburst_protocol.errors import UnavailableError
 from cloudburst_protocol.gen import cache_pb2
 
 MIN_BYTES = 32 * 1024
@@ -24,7 +26,7 @@ class ValueCache:
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[int, Data]] = OrderedDict()
         self._lock = threading.Lock()
 
     def known(self, keys: Iterable[str]) -> dict[str, int]:
@@ -32,9 +34,13 @@ class ValueCache:
         with self._lock:
             return {k: self._entries[k][0] for k in keys if k in self._entries}
 
-    def absorb(self, reply: cache_pb2.CacheGetResponse) -> dict[str, bytes]:
-        """The reply's values by key: sent ones (kept if large), unchanged ones from here."""
-        found: dict[str, bytes] = {}
+    def absorb(
+        self, reply: cache_pb2.CacheGetResponse, taken: dict[str, Data] | None = None
+    ) -> dict[str, Data]:
+        """The reply's values by key: sent ones (kept if large; ``taken`` holds those that
+        came as bulk files), unchanged ones from here."""
+        taken = taken or {}
+        found: dict[str, Data] = {}
         with self._lock:
             for key in reply.unchanged:
                 entry = self._entries.get(key)
@@ -42,12 +48,13 @@ class ValueCache:
                     self._entries.move_to_end(key)
                     found[key] = entry[1]
             for entry_pb in reply.entries:
-                found[entry_pb.key] = entry_pb.lattice
-                if entry_pb.seq and len(entry_pb.lattice) >= MIN_BYTES:
-                    self._keep(entry_pb.key, entry_pb.seq, entry_pb.lattice)
+                lattice = taken.get(entry_pb.key, entry_pb.lattice)
+                found[entry_pb.key] = lattice
+                if entry_pb.seq and len(lattice) >= MIN_BYTES:
+                    self._keep(entry_pb.key, entry_pb.seq, lattice)
         return found
 
-    def _keep(self, key: str, seq: int, lattice: bytes) -> None:
+    def _keep(self, key: str, seq: int, lattice: Data) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
             self.bytes -= len(old[1])
@@ -58,3 +65,23 @@ class ValueCache:
         while self.bytes > self.max_bytes:
             _, (_, dropped) = self._entries.popitem(last=False)
             self.bytes -= len(dropped)
+
+
+def take_bulk(bulk: BulkDir | None, reply: cache_pb2.CacheGetResponse) -> dict[str, Data]:
+    """The values of a reply that came as bulk files, mapped (cloudburst_protocol.bulk)."""
+    taken: dict[str, Data] = {}
+    for entry in reply.entries:
+        if not entry.bulk:
+            continue
+        if bulk is None:
+            raise UnavailableError(f"{entry.key!r} came as a bulk file this process can't read")
+        try:
+            taken[entry.key] = bulk.take(entry.bulk)
+        except (OSError, ValueError) as exc:
+            raise UnavailableError(f"reading {entry.key!r} from its bulk file: {exc}") from exc
+    return taken
+
+
+def inline(found: Mapping[str, Data]) -> dict[str, bytes]:
+    """``found`` with every value as bytes (for code that merges lattices)."""
+    return {k: v if isinstance(v, bytes) else bytes(v) for k, v in found.items()}

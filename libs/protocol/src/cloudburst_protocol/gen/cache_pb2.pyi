@@ -14,17 +14,19 @@ class WatermarkReply(_message.Message):
     def __init__(self, seq: _Optional[int] = ...) -> None: ...
 
 class KeyLattice(_message.Message):
-    __slots__ = ("key", "lattice", "seq")
+    __slots__ = ("key", "lattice", "seq", "bulk")
     KEY_FIELD_NUMBER: _ClassVar[int]
     LATTICE_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
+    BULK_FIELD_NUMBER: _ClassVar[int]
     key: str
     lattice: bytes
     seq: int
-    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ...) -> None: ...
+    bulk: str
+    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ..., bulk: _Optional[str] = ...) -> None: ...
 
 class CacheGetRequest(_message.Message):
-    __slots__ = ("keys", "wait_ms", "as_of", "known")
+    __slots__ = ("keys", "wait_ms", "as_of", "known", "bulk_id")
     class KnownEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -36,11 +38,13 @@ class CacheGetRequest(_message.Message):
     WAIT_MS_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     KNOWN_FIELD_NUMBER: _ClassVar[int]
+    BULK_ID_FIELD_NUMBER: _ClassVar[int]
     keys: _containers.RepeatedScalarFieldContainer[str]
     wait_ms: int
     as_of: int
     known: _containers.ScalarMap[str, int]
-    def __init__(self, keys: _Optional[_Iterable[str]] = ..., wait_ms: _Optional[int] = ..., as_of: _Optional[int] = ..., known: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    bulk_id: str
+    def __init__(self, keys: _Optional[_Iterable[str]] = ..., wait_ms: _Optional[int] = ..., as_of: _Optional[int] = ..., known: _Optional[_Mapping[str, int]] = ..., bulk_id: _Optional[str] = ...) -> None: ...
 
 class CacheGetResponse(_message.Message):
     __slots__ = ("entries", "misses", "unchanged")
@@ -93,26 +97,30 @@ class WatchKey(_message.Message):
     def __init__(self, key: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
-    __slots__ = ("watch", "unwatch")
+    __slots__ = ("watch", "unwatch", "bulk_id")
     WATCH_FIELD_NUMBER: _ClassVar[int]
     UNWATCH_FIELD_NUMBER: _ClassVar[int]
+    BULK_ID_FIELD_NUMBER: _ClassVar[int]
     watch: _containers.RepeatedCompositeFieldContainer[WatchKey]
     unwatch: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, watch: _Optional[_Iterable[_Union[WatchKey, _Mapping]]] = ..., unwatch: _Optional[_Iterable[str]] = ...) -> None: ...
+    bulk_id: str
+    def __init__(self, watch: _Optional[_Iterable[_Union[WatchKey, _Mapping]]] = ..., unwatch: _Optional[_Iterable[str]] = ..., bulk_id: _Optional[str] = ...) -> None: ...
 
 class KeyUpdate(_message.Message):
-    __slots__ = ("key", "lattice", "seq", "absent", "watermark")
+    __slots__ = ("key", "lattice", "seq", "absent", "watermark", "bulk")
     KEY_FIELD_NUMBER: _ClassVar[int]
     LATTICE_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ABSENT_FIELD_NUMBER: _ClassVar[int]
     WATERMARK_FIELD_NUMBER: _ClassVar[int]
+    BULK_FIELD_NUMBER: _ClassVar[int]
     key: str
     lattice: bytes
     seq: int
     absent: bool
     watermark: int
-    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ..., absent: _Optional[bool] = ..., watermark: _Optional[int] = ...) -> None: ...
+    bulk: str
+    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ..., absent: _Optional[bool] = ..., watermark: _Optional[int] = ..., bulk: _Optional[str] = ...) -> None: ...
 
 class CacheStats(_message.Message):
     __slots__ = ("role", "node_id", "keys", "bytes", "hits", "misses", "evictions", "max_bytes")
