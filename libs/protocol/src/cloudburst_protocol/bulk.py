@@ -169,9 +169,7 @@ class Mapped(mmap.mmap):
 
     def private(self) -> mmap.mmap:
         # Not populated: pre-faulting a private writable mapping would copy every page.
-        return mmap.mmap(
-            self.fd, 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE
-        )
+        return mmap.mmap(self.fd, 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
 
 
 def _map(path: Path, populate: bool = True) -> mmap.mmap:
