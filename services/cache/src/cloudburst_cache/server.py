@@ -65,11 +65,15 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         self.backend = backend
         self.bulk = bulk
         self.lender = Lender(bulk) if bulk is not None else None
+        # Whether any reader has shared the bulk directory (in containers none does): only
+        # then are files of large values written ahead of their first read.
+        self.sharing = False
 
     def lend_to(self, reader_id: str) -> Lend | None:
         """How to hand large values to a reader that sees bulk directory ``reader_id``."""
         if self.lender is None or self.bulk is None or not self.bulk.shares(reader_id):
             return None
+        self.sharing = True
         return self.lender.lend
 
     async def Get(
@@ -99,7 +103,7 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         reply = cache_pb2.CachePutResponse()
         for entry in request.entries:
             version = await self.backend.put(entry.key, entry.lattice)
-            if self.lender is not None and len(version.encoded) >= MIN_BYTES:
+            if self.lender is not None and self.sharing and len(version.encoded) >= MIN_BYTES:
                 with contextlib.suppress(OSError):  # the first read would write it instead
                     self.lender.prepare(entry.key, version.seq, version.encoded)
             # Large values are not echoed back when the merge kept exactly what was sent.
