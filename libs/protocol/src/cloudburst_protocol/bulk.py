@@ -28,8 +28,9 @@ import time
 import weakref
 from pathlib import Path
 
+from cloudburst_protocol.config import BULK_DIR_ENV
+
 Data = bytes | memoryview | mmap.mmap
-BULK_DIR_ENV = "CLOUDBURST_BULK_DIR"
 MIN_BYTES = 1024 * 1024
 """Values at least this large travel as files when both sides share the directory."""
 STALE_TRANSFER_S = 60.0
