@@ -522,8 +522,8 @@ class ExecutorServer:
             explicit = await self._resolve_args(trigger, node.function, span, work.writes)
             assert self._user is not None
             context = contextvars.copy_context()  # user-library calls see the current span
-            encoded, writes = await self._user.run(
-                context.run, self._run_user_code, fn, explicit, work
+            node, encoded, writes = await self._user.run(
+                context.run, self._run_user_chain, fn, explicit, work
             )
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
@@ -576,6 +576,41 @@ class ExecutorServer:
         except CloudburstError as exc:
             return _failed(exc)
         return None
+
+    def _run_user_chain(
+        self, fn: LoadedFunction, explicit: list[Any], work: Work
+    ) -> tuple[executor_pb2.DagNode, bytes, dict[str, bytes]]:
+        """Runs the work's function and, while the next function of the DAG is a plain
+        continuation (see :meth:`_continuation`), that one too, without going back to the
+        event loop in between (a hand-off costs about 90 µs). Returns the last function run,
+        its encoded result and its writes."""
+        node = work.node
+        encoded, writes = self._run_user_code(fn, explicit, work)
+        while (continuation := self._continuation(work.trigger, node)) is not None:
+            node, fn, explicit = continuation
+            work = Work(work.trigger, node, [encoded])
+            encoded, writes = self._run_user_code(fn, explicit, work)
+        return node, encoded, writes
+
+    def _continuation(
+        self, trigger: executor_pb2.Trigger, node: executor_pb2.DagNode
+    ) -> tuple[executor_pb2.DagNode, LoadedFunction, list[Any]] | None:
+        """The next function of the call when it can run right away on this thread: the
+        only one downstream, placed here, waiting for nothing else, already loaded, with
+        plain arguments, in NORMAL consistency, before the deadline, with tracing off (each
+        function keeps its own span otherwise)."""
+        if len(node.downstream) != 1 or self._tracing or trigger.snapshot:
+            return None
+        target = next(n for n in trigger.nodes if n.function == node.downstream[0])
+        if target.executor_id != self.settings.executor_id or len(target.upstream) != 1:
+            return None
+        fn = self.functions.get(target.digest)
+        arguments = trigger.args[target.function].args if target.function in trigger.args else []
+        if fn is None or any(a.WhichOneof("kind") == "ref" for a in arguments):
+            return None
+        if trigger.deadline_ms and time.time() * 1000 > trigger.deadline_ms:
+            return None  # the event loop answers the late call
+        return target, fn, [serializer.loads(a.value) for a in arguments]
 
     def _run_user_code(
         self, fn: LoadedFunction, explicit: list[Any], work: Work
