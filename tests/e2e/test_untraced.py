@@ -1,9 +1,11 @@
-"""DAGs on a cluster with tracing off, where an executor runs a chain of functions on its
-user thread without going back to its event loop between them: results, argument order,
-errors and references must be exactly as on the traced path."""
+"""Calls and DAGs on a cluster with tracing off, where an executor runs calls that arrive
+together as one job on its user thread, and a chain of functions without going back to its
+event loop between them: results, argument order, errors and references must be exactly as
+on the traced path."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,3 +84,23 @@ def test_joins_and_references_still_wait_for_what_they_need(
         {"j_left": [1], "j_right": [5], "j_join": [CloudburstReference("j_offset")]},
     )
     assert call.get(timeout=30) == 1000 + 2 + 10
+
+
+def test_calls_that_arrive_together_each_get_their_own_result_or_error(
+    untraced: CloudburstConnection,
+) -> None:
+    def fussy(_: Any, x: int) -> int:
+        if x % 7 == 0:
+            raise ValueError(f"no multiples of seven: {x}")
+        if x == 50:
+            sys.exit(3)  # fails its own call only
+        return x * 2
+
+    call = untraced.register(fussy, "fussy")
+    futures = [call(x) for x in range(1, 301)]
+    for x, future in zip(range(1, 301), futures, strict=True):
+        if x % 7 == 0 or x == 50:
+            with pytest.raises(RemoteFunctionError):
+                future.get(timeout=60)
+        else:
+            assert future.get(timeout=60) == x * 2
