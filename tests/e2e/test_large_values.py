@@ -51,3 +51,23 @@ def test_large_values_arrive_intact_and_each_reader_gets_its_own(
         if directory is not None:
             kept = [p.name for p in directory.iterdir() if p.name.startswith("k-")]
             assert kept, "the value never went through the bulk directory"
+
+
+def test_a_large_put_goes_as_a_file_when_the_scheduler_shares_the_directory(
+    bulk_cluster: tuple[LocalCluster, Path | None],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    cluster, directory = bulk_cluster
+    mine = directory if directory is not None else tmp_path / "client-only"
+    monkeypatch.setenv("CLOUDBURST_BULK_DIR", str(mine))
+    array = np.arange(1 << 18, dtype=np.float64) * 3
+    with CloudburstConnection(cluster.scheduler_address) as cloud:
+        for attempt in range(2):  # the second put knows whether to try a file at all
+            cloud.put_object(f"put-{attempt}", array + attempt)
+            assert np.array_equal(cloud.get_object(f"put-{attempt}"), array + attempt)
+        refused = cloud._bulk_refused
+    # With a shared directory the file was taken; otherwise the scheduler refused it, the
+    # value went inline, and the client removed its file.
+    assert refused == (directory is None)
+    assert not [p for p in mine.iterdir() if p.name.startswith("t-")]

@@ -15,7 +15,7 @@ from typing import Any
 
 import cloudpickle
 import grpc
-from cloudburst_protocol import config, serializer, tracing, values
+from cloudburst_protocol import bulk, config, serializer, tracing, values
 from cloudburst_protocol.errors import (
     CallTimeoutError,
     CloudburstError,
@@ -46,6 +46,7 @@ ADMIN_TIMEOUT_S = 30.0
 UNREACHABLE_S = 30.0
 """How long an executor this client could not connect to is skipped."""
 _tracer = trace.get_tracer("cloudburst")
+_NOT_YET: Any = object()
 
 _CONSISTENCY_NAMES = {
     "normal": common_pb2.NORMAL,
@@ -147,6 +148,8 @@ class CloudburstConnection:
         self._outstanding: dict[str, int] = {}
         self._unreachable: dict[str, float] = {}
         self._writer = values.Writer()
+        self._bulk: Any = _NOT_YET  # this host's bulk directory, looked up at the first large put
+        self._bulk_refused = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -330,8 +333,10 @@ class CloudburstConnection:
         """Stores ``value`` at ``key``. A plain value replaces what was there (last writer
         wins); a ``set`` merges by union; ``Max``, ``Counter`` and ``Priority`` merge as
         their names say (see :mod:`cloudburst_protocol.values`)."""
-        request = scheduler_pb2.PutObjectRequest(key=key, lattice=self._writer.wrap(key, value))
-        self._rpc(self._stub.PutObject, request)
+        lattice = self._writer.wrap(key, value)
+        if len(lattice) >= bulk.MIN_BYTES and self._put_in_bulk(key, lattice):
+            return True
+        self._rpc(self._stub.PutObject, scheduler_pb2.PutObjectRequest(key=key, lattice=lattice))
         return True
 
     put = put_object
@@ -496,6 +501,31 @@ class CloudburstConnection:
         """The lease's executors this client has not recently failed to reach."""
         now = time.monotonic()
         return [e for e in lease.executors if self._unreachable.get(e[1], 0.0) < now]
+
+    def _put_in_bulk(self, key: str, lattice: bytes) -> bool:
+        """Hands a large value over as a file when the scheduler shares this host's bulk
+        directory (a few milliseconds instead of ~30 ms per gRPC hop for 8 MB); ``False``
+        when it does not (then it is sent inline, and from then on always)."""
+        if self._bulk is _NOT_YET:
+            self._bulk = bulk.BulkDir.from_env()
+        directory = self._bulk
+        if directory is None or self._bulk_refused:
+            return False
+        try:
+            name = directory.write(lattice)
+        except OSError:
+            return False
+        request = scheduler_pb2.PutObjectRequest(key=key, bulk=name, bulk_id=directory.id)
+        try:
+            reply = self._rpc(self._stub.PutObject, request)
+        except BaseException:
+            directory.discard(name)
+            raise
+        if reply.resend_inline:
+            directory.discard(name)
+            self._bulk_refused = True
+            return False
+        return True
 
     def _wait_for_key(self, key: str, timeout: float | None) -> bytes:
         wait = self.call_timeout if timeout is None else timeout

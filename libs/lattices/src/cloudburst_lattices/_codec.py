@@ -91,6 +91,12 @@ def encode(lattice: Lattice) -> bytes:
         TypeError: if ``lattice`` is not a lattice of this library.
         ValueError: if ``MapLattice`` values nest deeper than :data:`MAX_NESTING_DEPTH`.
     """
+    if type(lattice) is LWW:
+        # The common case, and the one large values take: the value is copied once.
+        head = bytearray((FORMAT_VERSION, _TAG_LWW))
+        _put_svarint(head, lattice.timestamp)
+        _put_uvarint(head, len(lattice.value))
+        return b"".join((head, lattice.value))
     out = bytearray((FORMAT_VERSION,))
     _encode_value(out, lattice, 0)
     return bytes(out)

@@ -90,6 +90,11 @@ class BulkDir:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path / kept)
 
+    def discard(self, name: str) -> None:
+        """Removes a transfer nobody took (its receiver refused it)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._own(name))
+
     # -- receiving --------------------------------------------------------------------------
 
     def take(self, name: str) -> Mapped:
@@ -103,12 +108,13 @@ class BulkDir:
             os.close(fd)
             raise
 
-    def adopt(self, name: str) -> tuple[mmap.mmap, str]:
+    def adopt(self, name: str, populate: bool = False) -> tuple[mmap.mmap, str]:
         """Takes a transfer file and keeps it (renamed as this process's): the mapping and
-        the kept name, to :meth:`lend` to readers later."""
+        the kept name, to :meth:`lend` to readers later. ``populate`` when the whole value
+        is about to be read (mapping every page at once is cheaper than a fault per page)."""
         kept = f"k-{os.getpid()}-{secrets.token_hex(12)}"
         os.rename(self._own(name), self.path / kept)
-        return _map(self.path / kept, populate=False), kept
+        return _map(self.path / kept, populate=populate), kept
 
     def sweep(self) -> int:
         """Removes transfers older than ``STALE_TRANSFER_S`` and files kept by processes that

@@ -37,6 +37,15 @@ EXECUTOR_WAIT_ENV = "CLOUDBURST_EXECUTOR_WAIT"
 PLACEMENT_ENV = "CLOUDBURST_PLACEMENT"
 BULK_DIR_ENV = "CLOUDBURST_BULK_DIR"  # large values on one host: see cloudburst_protocol.bulk
 
+SERVICE_ENV_DEFAULTS = {
+    # glibc hands blocks of 128 KiB and more straight from mmap and back on free, so every
+    # copy of a large value page-faults fresh memory: an 8 MB copy cost 3.9 ms instead of
+    # 0.6 ms. Services keep blocks up to 32 MiB in their heap for reuse, and give free heap
+    # back to the system past 128 MiB. Set either variable to override.
+    "MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
+    "MALLOC_TRIM_THRESHOLD_": str(128 * 1024 * 1024),
+}
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_SCHEDULER_PORT = 7070
 DEFAULT_MANAGEMENT_PORT = 7071

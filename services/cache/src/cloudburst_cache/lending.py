@@ -49,6 +49,18 @@ class Lender:
             self._forget(next(iter(self._kept)))
         return kept
 
+    def hold(self, key: str, seq: int, kept: str, size: int) -> None:
+        """Takes over a file already kept (a value that arrived as a bulk file)."""
+        if key in self._kept:
+            self._forget(key)
+        if size > self.max_bytes:
+            self.bulk.release(kept)
+            return
+        self._kept[key] = (seq, kept, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            self._forget(next(iter(self._kept)))
+
     def close(self) -> None:
         for key in list(self._kept):
             self._forget(key)

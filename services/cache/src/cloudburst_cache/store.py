@@ -123,7 +123,8 @@ class LatticeStore:
             if merged == old:
                 self._wake(key)
                 return current  # nothing changed: no new version
-            merged_bytes = encode(merged)
+            # The write won outright (a newer plain value): keep its bytes, no re-encoding.
+            merged_bytes = bytes(encoded) if merged is incoming else encode(merged)
             self.bytes -= len(current.encoded)
             self._remember(key, current.seq, current)
         self.seq += 1

@@ -74,6 +74,8 @@ class Supervisor:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        for variable, value in config.SERVICE_ENV_DEFAULTS.items():
+            env.setdefault(variable, value)
         env[config.INSTANCE_ENV] = name
         env.update(extra)
         return Child(name, kind, module, env, s.log_dir / f"{name}.log")

@@ -15,6 +15,7 @@ import grpc
 import grpc.aio
 import structlog
 from cloudburst_protocol import config, serializer, tracing, values
+from cloudburst_protocol.bulk import BulkDir
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import (
     CallTimeoutError,
@@ -221,6 +222,7 @@ class SchedulerCore:
 
     def __init__(self, settings: SchedulerSettings, metadata: Metadata) -> None:
         self.settings = settings
+        self.bulk = BulkDir.from_env()  # large values put by clients on this host
         self.metadata = metadata
         self.executors: dict[str, ExecutorHandle] = {}
         self.pending: dict[str, PendingCall] = {}
@@ -620,16 +622,34 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
 
     async def PutObject(
         self, request: scheduler_pb2.PutObjectRequest, context: grpc.aio.ServicerContext
-    ) -> common_pb2.Empty:
+    ) -> scheduler_pb2.PutObjectResponse:
         check_user_key(request.key)
-        if not request.lattice:
+        if request.bulk:
+            # A large value as a file of the client's bulk directory: passed on as it is
+            # when this scheduler sees the same directory (the storage takes the file).
+            bulk = self.core.bulk
+            if bulk is None or not bulk.shares(request.bulk_id):
+                return scheduler_pb2.PutObjectResponse(resend_inline=True)
+            entry = cache_pb2.KeyLattice(key=request.key, bulk=request.bulk)
+            reply = await self._put(cache_pb2.CachePutRequest(entries=[entry], bulk_id=bulk.id))
+            if not reply.resend_inline:
+                return scheduler_pb2.PutObjectResponse()
+            # The storage does not share it: read the file here and send the bytes.
+            lattice = bulk.take(request.bulk)[:]
+        elif request.lattice:
+            lattice = request.lattice
+        else:
             raise InvalidArgumentError(f"no value given for key {request.key!r}")
-        entry = cache_pb2.KeyLattice(key=request.key, lattice=request.lattice)
+        entry = cache_pb2.KeyLattice(key=request.key, lattice=lattice)
+        await self._put(cache_pb2.CachePutRequest(entries=[entry]))
+        return scheduler_pb2.PutObjectResponse()
+
+    async def _put(self, request: cache_pb2.CachePutRequest) -> cache_pb2.CachePutResponse:
         try:
-            await self.cache.Put(cache_pb2.CachePutRequest(entries=[entry]), timeout=10)
+            reply: cache_pb2.CachePutResponse = await self.cache.Put(request, timeout=10)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, "the storage") from None
-        return common_pb2.Empty()
+        return reply
 
     async def DeleteObject(
         self, request: scheduler_pb2.NameRequest, context: grpc.aio.ServicerContext

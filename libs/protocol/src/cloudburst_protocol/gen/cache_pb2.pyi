@@ -57,18 +57,22 @@ class CacheGetResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ..., misses: _Optional[_Iterable[str]] = ..., unchanged: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CachePutRequest(_message.Message):
-    __slots__ = ("entries", "write_through_only")
+    __slots__ = ("entries", "write_through_only", "bulk_id")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     WRITE_THROUGH_ONLY_FIELD_NUMBER: _ClassVar[int]
+    BULK_ID_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[KeyLattice]
     write_through_only: bool
-    def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ..., write_through_only: _Optional[bool] = ...) -> None: ...
+    bulk_id: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ..., write_through_only: _Optional[bool] = ..., bulk_id: _Optional[str] = ...) -> None: ...
 
 class CachePutResponse(_message.Message):
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "resend_inline")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    RESEND_INLINE_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[KeyLattice]
-    def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ...) -> None: ...
+    resend_inline: bool
+    def __init__(self, entries: _Optional[_Iterable[_Union[KeyLattice, _Mapping]]] = ..., resend_inline: _Optional[bool] = ...) -> None: ...
 
 class CacheDeleteRequest(_message.Message):
     __slots__ = ("keys",)

@@ -171,12 +171,22 @@ class GetObjectResponse(_message.Message):
     def __init__(self, found: _Optional[bool] = ..., lattice: _Optional[bytes] = ...) -> None: ...
 
 class PutObjectRequest(_message.Message):
-    __slots__ = ("key", "lattice")
+    __slots__ = ("key", "lattice", "bulk", "bulk_id")
     KEY_FIELD_NUMBER: _ClassVar[int]
     LATTICE_FIELD_NUMBER: _ClassVar[int]
+    BULK_FIELD_NUMBER: _ClassVar[int]
+    BULK_ID_FIELD_NUMBER: _ClassVar[int]
     key: str
     lattice: bytes
-    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ...) -> None: ...
+    bulk: str
+    bulk_id: str
+    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., bulk: _Optional[str] = ..., bulk_id: _Optional[str] = ...) -> None: ...
+
+class PutObjectResponse(_message.Message):
+    __slots__ = ("resend_inline",)
+    RESEND_INLINE_FIELD_NUMBER: _ClassVar[int]
+    resend_inline: bool
+    def __init__(self, resend_inline: _Optional[bool] = ...) -> None: ...
 
 class ExecutorHello(_message.Message):
     __slots__ = ("executor_id", "address", "node_id", "pid")

@@ -88,7 +88,7 @@ class SchedulerStub:
         self.PutObject = channel.unary_unary(
                 '/cloudburst.v1.Scheduler/PutObject',
                 request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.PutObjectRequest.SerializeToString,
-                response_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.PutObjectResponse.FromString,
                 _registered_method=True)
         self.DeleteObject = channel.unary_unary(
                 '/cloudburst.v1.Scheduler/DeleteObject',
@@ -267,7 +267,7 @@ def add_SchedulerServicer_to_server(servicer, server):
             'PutObject': grpc.unary_unary_rpc_method_handler(
                     servicer.PutObject,
                     request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.PutObjectRequest.FromString,
-                    response_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.PutObjectResponse.SerializeToString,
             ),
             'DeleteObject': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteObject,
@@ -586,7 +586,7 @@ class Scheduler:
             target,
             '/cloudburst.v1.Scheduler/PutObject',
             cloudburst__protocol_dot_gen_dot_scheduler__pb2.PutObjectRequest.SerializeToString,
-            cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
+            cloudburst__protocol_dot_gen_dot_scheduler__pb2.PutObjectResponse.FromString,
             options,
             channel_credentials,
             insecure,
