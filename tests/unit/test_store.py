@@ -8,7 +8,7 @@ import time
 import pytest
 from cloudburst_cache.store import LatticeStore, Version
 from cloudburst_lattices import LWW, MaxLattice, SetLattice, decode, encode
-from cloudburst_protocol.errors import InvalidArgumentError
+from cloudburst_protocol.errors import InvalidArgumentError, SnapshotExpiredError
 
 
 def test_put_new_key_returns_version_of_encoded_value() -> None:
@@ -435,3 +435,20 @@ def test_merged_version_encoding_decodes_to_its_lattice() -> None:
     merged = store.put("s", encode(SetLattice(frozenset({b"b"}))))
     assert merged.encoded == encode(merged.lattice)
     assert store.get("s") == merged.encoded
+
+
+def test_replaced_versions_are_bounded_in_bytes_over_all_keys() -> None:
+    """Rewriting large values keeps at most ``history_max_bytes`` of old versions; a snapshot
+    older than what is kept fails typed, a recent one still reads its version."""
+    store = LatticeStore()
+    store.history_max_bytes = 10_000
+    seqs: list[int] = []
+    for i in range(20):
+        for key in ("a", "b"):
+            store.put(key, encode(LWW(i + 1, bytes([i]) * 1000)))
+        seqs.append(store.seq)
+    assert 0 < store.history_bytes <= 10_000
+    with pytest.raises(SnapshotExpiredError, match="no longer kept"):
+        store.get_as_of("a", seqs[0])
+    recent = store.get_as_of("a", seqs[-2])
+    assert recent is not None and decode(recent.encoded) == LWW(19, bytes([18]) * 1000)

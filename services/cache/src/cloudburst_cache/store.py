@@ -36,6 +36,9 @@ Listener = Callable[[str, "Version | None"], None]
 
 HISTORY_VERSIONS = 16
 HISTORY_S = 60.0
+HISTORY_MAX_BYTES = 256 * 1024 * 1024
+"""Replaced versions kept for snapshot reads, in bytes over all keys (oldest dropped first):
+without it, rewriting a few large values would keep sixteen copies of each."""
 
 
 def decode_write(key: str, encoded: bytes) -> Lattice:
@@ -66,6 +69,9 @@ class LatticeStore:
         # the newest state dropped from each key's history.
         self._history: dict[str, deque[tuple[int, Version | None, float]]] = {}
         self._forgotten: dict[str, int] = {}
+        self.history_max_bytes = HISTORY_MAX_BYTES
+        self.history_bytes = 0
+        self._history_order: deque[tuple[str, int]] = deque()  # (key, since), oldest first
         self.seq = 0
         self.bytes = 0
 
@@ -97,7 +103,8 @@ class LatticeStore:
         if self._forgotten.get(key, 0):
             raise SnapshotExpiredError(
                 f"the version of {key!r} at snapshot {seq} is no longer kept "
-                f"(versions are kept for {self.history_s:g} s, at most {self.history_versions})"
+                f"(versions are kept for {self.history_s:g} s, at most {self.history_versions} "
+                f"per key and {self.history_max_bytes // (1 << 20)} MiB in all)"
             )
         return None  # the key did not exist yet
 
@@ -153,11 +160,26 @@ class LatticeStore:
         now = time.monotonic()
         history = self._history.setdefault(key, deque())
         history.append((since, replaced, now))
+        self.history_bytes += _size(replaced)
+        self._history_order.append((key, since))
         while history and (
             len(history) > self.history_versions or now - history[0][2] > self.history_s
         ):
-            dropped_since, _, _ = history.popleft()
-            self._forgotten[key] = dropped_since
+            self._forget_oldest(key, history)
+        while self.history_bytes > self.history_max_bytes and self._history_order:
+            oldest_key, oldest_since = self._history_order.popleft()
+            held = self._history.get(oldest_key)
+            if held and held[0][0] == oldest_since:
+                self._forget_oldest(oldest_key, held)
+        if len(self._history_order) > 4 * self.history_versions * (len(self._history) + 1):
+            # Entries dropped by the per-key bounds linger in the order: rebuild it.
+            entries = [(t, k, s) for k, h in self._history.items() for s, _, t in h]
+            self._history_order = deque((k, s) for _, k, s in sorted(entries))
+
+    def _forget_oldest(self, key: str, history: deque[tuple[int, Version | None, float]]) -> None:
+        dropped_since, dropped, _ = history.popleft()
+        self.history_bytes -= _size(dropped)
+        self._forgotten[key] = dropped_since
 
     def keys(self, prefix: str = "") -> list[str]:
         return sorted(k for k in self._values if k.startswith(prefix))
@@ -188,3 +210,7 @@ class LatticeStore:
                     pending.remove(waiter)
                     if not pending:
                         del self._waiters[key]
+
+
+def _size(version: Version | None) -> int:
+    return len(version.encoded) if version is not None else 0
