@@ -6,6 +6,7 @@ on the traced path."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,23 @@ def test_calls_that_arrive_together_each_get_their_own_result_or_error(
                 future.get(timeout=60)
         else:
             assert future.get(timeout=60) == x * 2
+
+
+def test_call_results_expire_but_output_keys_stay(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With CLOUDBURST_RESULT_TTL=1, a result read by its id works at first and is gone a
+    few seconds later; the value stored under the call's output key stays."""
+    cluster = start_cluster(tmp_path_factory.mktemp("ttl"), executors=1, CLOUDBURST_RESULT_TTL="1")
+    try:
+        with CloudburstConnection(cluster.scheduler_address) as cloud:
+            cloud.register(lambda _, x: x * 3, "triple")
+            cloud.register_dag("just_triple", ["triple"], [])
+            first = cloud.call_dag("just_triple", {"triple": [7]}, output_key="kept-result")
+            assert first.get(timeout=30) == 21
+            assert cloud.future(first.obj_id).get(timeout=10) == 21  # read by id, from the store
+            deadline = time.monotonic() + 15
+            while cloud.get(first.obj_id) is not None:
+                assert time.monotonic() < deadline, "the call's result never expired"
+                time.sleep(0.2)
+            assert cloud.get_object("kept-result") == 21
+    finally:
+        cluster.down()

@@ -35,6 +35,9 @@ LOG_LEVEL_ENV = "CLOUDBURST_LOG_LEVEL"
 CALL_TIMEOUT_ENV = "CLOUDBURST_CALL_TIMEOUT"
 EXECUTOR_WAIT_ENV = "CLOUDBURST_EXECUTOR_WAIT"
 PLACEMENT_ENV = "CLOUDBURST_PLACEMENT"
+RESULT_TTL_ENV = "CLOUDBURST_RESULT_TTL"
+DEFAULT_RESULT_TTL_S = 3600.0
+"""How long a call's result stays readable by its id (0 keeps results forever)."""
 BULK_DIR_ENV = "CLOUDBURST_BULK_DIR"  # large values on one host: see cloudburst_protocol.bulk
 
 SERVICE_ENV_DEFAULTS = {
@@ -97,6 +100,14 @@ def env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise InvalidArgumentError(f"{name} must be a number, got {raw!r}") from None
+
+
+def result_ttl_s() -> float:
+    """``CLOUDBURST_RESULT_TTL`` in seconds (0: call results are kept forever)."""
+    ttl = env_float(RESULT_TTL_ENV, DEFAULT_RESULT_TTL_S)
+    if ttl < 0:
+        raise InvalidArgumentError(f"{RESULT_TTL_ENV} must be 0 or more seconds, got {ttl:g}")
+    return ttl
 
 
 def host() -> str:

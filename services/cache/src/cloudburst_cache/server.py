@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
@@ -49,6 +50,7 @@ RECONNECT_MAX_S = 2.0
 WATERMARK_DELAY_S = 0.002
 RECONNECT_WAIT_S = 10.0
 SWEEP_INTERVAL_S = 30.0
+EXPIRE_INTERVAL_S = 1.0
 
 Lend = Callable[[str, int, Encoded], "str | None"]
 """Hands a large value's version to a reader as a bulk file (its name), or ``None``: inline."""
@@ -68,6 +70,8 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         # Whether any reader has shared the bulk directory (in containers none does): only
         # then are files of large values written ahead of their first read.
         self.sharing = False
+        # Writes that asked to expire: (when, key, the version's seq), soonest first.
+        self.expiries: list[tuple[float, str, int]] = []
 
     def lend_to(self, reader_id: str) -> Lend | None:
         """How to hand large values to a reader that sees bulk directory ``reader_id``."""
@@ -127,6 +131,9 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
             elif self.lender is not None and self.sharing and len(version.encoded) >= MIN_BYTES:
                 with contextlib.suppress(OSError):  # the first read would write it instead
                     self.lender.prepare(entry.key, version.seq, version.encoded)
+            if entry.expire_ms:
+                due = time.monotonic() + entry.expire_ms / 1000
+                heapq.heappush(self.expiries, (due, entry.key, version.seq))
             # Large values are not echoed back when the merge kept exactly what was sent.
             reply.entries.add(
                 key=entry.key, lattice=b"" if exact else version.encoded, seq=version.seq
@@ -139,6 +146,18 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         for key in request.keys:
             await self.backend.delete(key)
         return common_pb2.Empty()
+
+    async def expire(self) -> int:
+        """Deletes the keys whose expiry has come, unless written again since; how many."""
+        expired = 0
+        now = time.monotonic()
+        while self.expiries and self.expiries[0][0] <= now:
+            _, key, seq = heapq.heappop(self.expiries)
+            current = (await self.backend.get([key]))[0]
+            if current is not None and current.seq == seq:
+                await self.backend.delete(key)
+                expired += 1
+        return expired
 
     async def ListKeys(
         self, request: cache_pb2.ListKeysRequest, context: grpc.aio.ServicerContext
@@ -670,6 +689,7 @@ class CacheServer:
         self.authority: AuthorityServicer | None = None
         self.node: NodeCache | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._expirer: asyncio.Task[None] | None = None
         self._server, self._health = new_server()
         servicer: cache_pb2_grpc.CacheServicer
         if settings.role == "node":
@@ -689,6 +709,8 @@ class CacheServer:
             await self.backend.start()
         if self.authority is not None and self.authority.bulk is not None:
             self._sweeper = asyncio.create_task(_sweep(self.authority.bulk))
+        if self.authority is not None:
+            self._expirer = asyncio.create_task(_expire(self.authority))
         if self.node is not None:
             await self.node.start()
         for address in self.settings.listen:
@@ -714,8 +736,9 @@ class CacheServer:
             await self.node.stop()
         if self.backend is not None:
             await self.backend.close()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in (self._sweeper, self._expirer):
+            if task is not None:
+                task.cancel()
         if self.authority is not None and self.authority.lender is not None:
             self.authority.lender.close()
 
@@ -725,6 +748,19 @@ class CacheServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+async def _expire(authority: AuthorityServicer) -> None:
+    """Deletes expired keys (call results, see CLOUDBURST_RESULT_TTL) every second."""
+    while True:
+        await asyncio.sleep(EXPIRE_INTERVAL_S)
+        try:
+            expired = await authority.expire()
+        except CloudburstError as exc:  # the storage is unavailable: try again later
+            log.warning("expiring keys failed", error=str(exc))
+            continue
+        if expired:
+            log.debug("expired keys", keys=expired)
 
 
 async def _sweep(bulk: BulkDir) -> None:

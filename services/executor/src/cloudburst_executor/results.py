@@ -26,8 +26,10 @@ WRITE_TIMEOUT_S = 30.0
 
 
 class ResultWriter:
-    def __init__(self, cache: cache_pb2_grpc.CacheStub) -> None:
+    def __init__(self, cache: cache_pb2_grpc.CacheStub, expire_ms: int = 0) -> None:
         self._cache = cache
+        # Results by call id expire (CLOUDBURST_RESULT_TTL); values under output keys stay.
+        self.expire_ms = expire_ms
         self._pending: list[cache_pb2.KeyLattice] = []
         self._flush: asyncio.TimerHandle | None = None
         self._writes: set[asyncio.Task[None]] = set()
@@ -37,7 +39,9 @@ class ResultWriter:
 
     def add(self, key: str, lattice: bytes) -> None:
         """Queues a write; it reaches the store within a few milliseconds."""
-        self._pending.append(cache_pb2.KeyLattice(key=key, lattice=lattice))
+        self._pending.append(
+            cache_pb2.KeyLattice(key=key, lattice=lattice, expire_ms=self.expire_ms)
+        )
         if len(self._pending) >= MAX_BATCH:
             self._write_pending()
         elif self._flush is None:

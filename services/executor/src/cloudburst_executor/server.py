@@ -291,7 +291,7 @@ class ExecutorServer:
             settings.cache_address, options=config.CHANNEL_OPTIONS
         )
         self.cache = cache_pb2_grpc.CacheStub(self._cache_channel)
-        self.results = ResultWriter(self.cache)
+        self.results = ResultWriter(self.cache, int(settings.result_ttl_s * 1000))
         self.values = ValueCache()
         self.bulk = BulkDir.from_env()
         # User code runs in a worker thread and talks to the store synchronously.
@@ -807,7 +807,11 @@ class ExecutorServer:
             if trigger.output_key:
                 await self.results.write_now(
                     [
-                        cache_pb2.KeyLattice(key=trigger.call_id, lattice=lattice),
+                        cache_pb2.KeyLattice(
+                            key=trigger.call_id,
+                            lattice=lattice,
+                            expire_ms=self.results.expire_ms,
+                        ),
                         cache_pb2.KeyLattice(key=trigger.output_key, lattice=lattice),
                     ]
                 )

@@ -18,6 +18,7 @@ class ExecutorSettings:
     cache_address: str
     node_id: str
     executor_id: str
+    result_ttl_s: float = config.DEFAULT_RESULT_TTL_S
 
     @property
     def bind_address(self) -> str:
@@ -34,4 +35,5 @@ class ExecutorSettings:
             cache_address=config.cache_address(),
             node_id=config.env_str(config.NODE_ID_ENV, "node0"),
             executor_id=os.environ.get(config.EXECUTOR_ID_ENV) or f"exec-{uuid.uuid4().hex[:8]}",
+            result_ttl_s=config.result_ttl_s(),
         )

@@ -112,7 +112,13 @@ class Metadata:
         try:
             await self._cache.Put(
                 cache_pb2.CachePutRequest(
-                    entries=[cache_pb2.KeyLattice(key=call_id, lattice=lattice)]
+                    entries=[
+                        cache_pb2.KeyLattice(
+                            key=call_id,
+                            lattice=lattice,
+                            expire_ms=int(config.result_ttl_s() * 1000),
+                        )
+                    ]
                 ),
                 timeout=10,
             )

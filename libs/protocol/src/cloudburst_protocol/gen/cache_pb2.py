@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from cloudburst_protocol.gen import common_pb2 as cloudburst__protocol_dot_gen_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#cloudburst_protocol/gen/cache.proto\x12\rcloudburst.v1\x1a$cloudburst_protocol/gen/common.proto\"\x1d\n\x0eWatermarkReply\x12\x0b\n\x03seq\x18\x01 \x01(\x04\"E\n\nKeyLattice\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07lattice\x18\x02 \x01(\x0c\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x0c\n\x04\x62ulk\x18\x04 \x01(\t\"\xb8\x01\n\x0f\x43\x61\x63heGetRequest\x12\x0c\n\x04keys\x18\x01 \x03(\t\x12\x0f\n\x07wait_ms\x18\x02 \x01(\r\x12\r\n\x05\x61s_of\x18\x03 \x01(\x04\x12\x38\n\x05known\x18\x04 \x03(\x0b\x32).cloudburst.v1.CacheGetRequest.KnownEntry\x12\x0f\n\x07\x62ulk_id\x18\x05 \x01(\t\x1a,\n\nKnownEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"a\n\x10\x43\x61\x63heGetResponse\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.cloudburst.v1.KeyLattice\x12\x0e\n\x06misses\x18\x02 \x03(\t\x12\x11\n\tunchanged\x18\x03 \x03(\t\"j\n\x0f\x43\x61\x63hePutRequest\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.cloudburst.v1.KeyLattice\x12\x1a\n\x12write_through_only\x18\x02 \x01(\x08\x12\x0f\n\x07\x62ulk_id\x18\x03 \x01(\t\"U\n\x10\x43\x61\x63hePutResponse\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.cloudburst.v1.KeyLattice\x12\x15\n\rresend_inline\x18\x02 \x01(\x08\"\"\n\x12\x43\x61\x63heDeleteRequest\x12\x0c\n\x04keys\x18\x01 \x03(\t\"!\n\x0fListKeysRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\" \n\x10ListKeysResponse\x12\x0c\n\x04keys\x18\x01 \x03(\t\"$\n\x08WatchKey\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\"\\\n\x10SubscribeRequest\x12&\n\x05watch\x18\x01 \x03(\x0b\x32\x17.cloudburst.v1.WatchKey\x12\x0f\n\x07unwatch\x18\x02 \x03(\t\x12\x0f\n\x07\x62ulk_id\x18\x03 \x01(\t\"g\n\tKeyUpdate\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07lattice\x18\x02 \x01(\x0c\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x0e\n\x06\x61\x62sent\x18\x04 \x01(\x08\x12\x11\n\twatermark\x18\x05 \x01(\x04\x12\x0c\n\x04\x62ulk\x18\x06 \x01(\t\"\x8c\x01\n\nCacheStats\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0c\n\x04keys\x18\x03 \x01(\x04\x12\r\n\x05\x62ytes\x18\x04 \x01(\x04\x12\x0c\n\x04hits\x18\x05 \x01(\x04\x12\x0e\n\x06misses\x18\x06 \x01(\x04\x12\x11\n\tevictions\x18\x07 \x01(\x04\x12\x11\n\tmax_bytes\x18\x08 \x01(\x04\x32\xef\x03\n\x05\x43\x61\x63he\x12\x46\n\x03Get\x12\x1e.cloudburst.v1.CacheGetRequest\x1a\x1f.cloudburst.v1.CacheGetResponse\x12\x46\n\x03Put\x12\x1e.cloudburst.v1.CachePutRequest\x1a\x1f.cloudburst.v1.CachePutResponse\x12\x41\n\x06\x44\x65lete\x12!.cloudburst.v1.CacheDeleteRequest\x1a\x14.cloudburst.v1.Empty\x12K\n\x08ListKeys\x12\x1e.cloudburst.v1.ListKeysRequest\x1a\x1f.cloudburst.v1.ListKeysResponse\x12J\n\tSubscribe\x12\x1f.cloudburst.v1.SubscribeRequest\x1a\x18.cloudburst.v1.KeyUpdate(\x01\x30\x01\x12\x38\n\x05Stats\x12\x14.cloudburst.v1.Empty\x1a\x19.cloudburst.v1.CacheStats\x12@\n\tWatermark\x12\x14.cloudburst.v1.Empty\x1a\x1d.cloudburst.v1.WatermarkReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#cloudburst_protocol/gen/cache.proto\x12\rcloudburst.v1\x1a$cloudburst_protocol/gen/common.proto\"\x1d\n\x0eWatermarkReply\x12\x0b\n\x03seq\x18\x01 \x01(\x04\"X\n\nKeyLattice\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07lattice\x18\x02 \x01(\x0c\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x0c\n\x04\x62ulk\x18\x04 \x01(\t\x12\x11\n\texpire_ms\x18\x05 \x01(\x04\"\xb8\x01\n\x0f\x43\x61\x63heGetRequest\x12\x0c\n\x04keys\x18\x01 \x03(\t\x12\x0f\n\x07wait_ms\x18\x02 \x01(\r\x12\r\n\x05\x61s_of\x18\x03 \x01(\x04\x12\x38\n\x05known\x18\x04 \x03(\x0b\x32).cloudburst.v1.CacheGetRequest.KnownEntry\x12\x0f\n\x07\x62ulk_id\x18\x05 \x01(\t\x1a,\n\nKnownEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"a\n\x10\x43\x61\x63heGetResponse\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.cloudburst.v1.KeyLattice\x12\x0e\n\x06misses\x18\x02 \x03(\t\x12\x11\n\tunchanged\x18\x03 \x03(\t\"j\n\x0f\x43\x61\x63hePutRequest\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.cloudburst.v1.KeyLattice\x12\x1a\n\x12write_through_only\x18\x02 \x01(\x08\x12\x0f\n\x07\x62ulk_id\x18\x03 \x01(\t\"U\n\x10\x43\x61\x63hePutResponse\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.cloudburst.v1.KeyLattice\x12\x15\n\rresend_inline\x18\x02 \x01(\x08\"\"\n\x12\x43\x61\x63heDeleteRequest\x12\x0c\n\x04keys\x18\x01 \x03(\t\"!\n\x0fListKeysRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\" \n\x10ListKeysResponse\x12\x0c\n\x04keys\x18\x01 \x03(\t\"$\n\x08WatchKey\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\"\\\n\x10SubscribeRequest\x12&\n\x05watch\x18\x01 \x03(\x0b\x32\x17.cloudburst.v1.WatchKey\x12\x0f\n\x07unwatch\x18\x02 \x03(\t\x12\x0f\n\x07\x62ulk_id\x18\x03 \x01(\t\"g\n\tKeyUpdate\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07lattice\x18\x02 \x01(\x0c\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x0e\n\x06\x61\x62sent\x18\x04 \x01(\x08\x12\x11\n\twatermark\x18\x05 \x01(\x04\x12\x0c\n\x04\x62ulk\x18\x06 \x01(\t\"\x8c\x01\n\nCacheStats\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0c\n\x04keys\x18\x03 \x01(\x04\x12\r\n\x05\x62ytes\x18\x04 \x01(\x04\x12\x0c\n\x04hits\x18\x05 \x01(\x04\x12\x0e\n\x06misses\x18\x06 \x01(\x04\x12\x11\n\tevictions\x18\x07 \x01(\x04\x12\x11\n\tmax_bytes\x18\x08 \x01(\x04\x32\xef\x03\n\x05\x43\x61\x63he\x12\x46\n\x03Get\x12\x1e.cloudburst.v1.CacheGetRequest\x1a\x1f.cloudburst.v1.CacheGetResponse\x12\x46\n\x03Put\x12\x1e.cloudburst.v1.CachePutRequest\x1a\x1f.cloudburst.v1.CachePutResponse\x12\x41\n\x06\x44\x65lete\x12!.cloudburst.v1.CacheDeleteRequest\x1a\x14.cloudburst.v1.Empty\x12K\n\x08ListKeys\x12\x1e.cloudburst.v1.ListKeysRequest\x1a\x1f.cloudburst.v1.ListKeysResponse\x12J\n\tSubscribe\x12\x1f.cloudburst.v1.SubscribeRequest\x1a\x18.cloudburst.v1.KeyUpdate(\x01\x30\x01\x12\x38\n\x05Stats\x12\x14.cloudburst.v1.Empty\x1a\x19.cloudburst.v1.CacheStats\x12@\n\tWatermark\x12\x14.cloudburst.v1.Empty\x1a\x1d.cloudburst.v1.WatermarkReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,31 +37,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WATERMARKREPLY']._serialized_start=92
   _globals['_WATERMARKREPLY']._serialized_end=121
   _globals['_KEYLATTICE']._serialized_start=123
-  _globals['_KEYLATTICE']._serialized_end=192
-  _globals['_CACHEGETREQUEST']._serialized_start=195
-  _globals['_CACHEGETREQUEST']._serialized_end=379
-  _globals['_CACHEGETREQUEST_KNOWNENTRY']._serialized_start=335
-  _globals['_CACHEGETREQUEST_KNOWNENTRY']._serialized_end=379
-  _globals['_CACHEGETRESPONSE']._serialized_start=381
-  _globals['_CACHEGETRESPONSE']._serialized_end=478
-  _globals['_CACHEPUTREQUEST']._serialized_start=480
-  _globals['_CACHEPUTREQUEST']._serialized_end=586
-  _globals['_CACHEPUTRESPONSE']._serialized_start=588
-  _globals['_CACHEPUTRESPONSE']._serialized_end=673
-  _globals['_CACHEDELETEREQUEST']._serialized_start=675
-  _globals['_CACHEDELETEREQUEST']._serialized_end=709
-  _globals['_LISTKEYSREQUEST']._serialized_start=711
-  _globals['_LISTKEYSREQUEST']._serialized_end=744
-  _globals['_LISTKEYSRESPONSE']._serialized_start=746
-  _globals['_LISTKEYSRESPONSE']._serialized_end=778
-  _globals['_WATCHKEY']._serialized_start=780
-  _globals['_WATCHKEY']._serialized_end=816
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=818
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=910
-  _globals['_KEYUPDATE']._serialized_start=912
-  _globals['_KEYUPDATE']._serialized_end=1015
-  _globals['_CACHESTATS']._serialized_start=1018
-  _globals['_CACHESTATS']._serialized_end=1158
-  _globals['_CACHE']._serialized_start=1161
-  _globals['_CACHE']._serialized_end=1656
+  _globals['_KEYLATTICE']._serialized_end=211
+  _globals['_CACHEGETREQUEST']._serialized_start=214
+  _globals['_CACHEGETREQUEST']._serialized_end=398
+  _globals['_CACHEGETREQUEST_KNOWNENTRY']._serialized_start=354
+  _globals['_CACHEGETREQUEST_KNOWNENTRY']._serialized_end=398
+  _globals['_CACHEGETRESPONSE']._serialized_start=400
+  _globals['_CACHEGETRESPONSE']._serialized_end=497
+  _globals['_CACHEPUTREQUEST']._serialized_start=499
+  _globals['_CACHEPUTREQUEST']._serialized_end=605
+  _globals['_CACHEPUTRESPONSE']._serialized_start=607
+  _globals['_CACHEPUTRESPONSE']._serialized_end=692
+  _globals['_CACHEDELETEREQUEST']._serialized_start=694
+  _globals['_CACHEDELETEREQUEST']._serialized_end=728
+  _globals['_LISTKEYSREQUEST']._serialized_start=730
+  _globals['_LISTKEYSREQUEST']._serialized_end=763
+  _globals['_LISTKEYSRESPONSE']._serialized_start=765
+  _globals['_LISTKEYSRESPONSE']._serialized_end=797
+  _globals['_WATCHKEY']._serialized_start=799
+  _globals['_WATCHKEY']._serialized_end=835
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=837
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=929
+  _globals['_KEYUPDATE']._serialized_start=931
+  _globals['_KEYUPDATE']._serialized_end=1034
+  _globals['_CACHESTATS']._serialized_start=1037
+  _globals['_CACHESTATS']._serialized_end=1177
+  _globals['_CACHE']._serialized_start=1180
+  _globals['_CACHE']._serialized_end=1675
 # @@protoc_insertion_point(module_scope)

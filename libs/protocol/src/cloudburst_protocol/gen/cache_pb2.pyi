@@ -14,16 +14,18 @@ class WatermarkReply(_message.Message):
     def __init__(self, seq: _Optional[int] = ...) -> None: ...
 
 class KeyLattice(_message.Message):
-    __slots__ = ("key", "lattice", "seq", "bulk")
+    __slots__ = ("key", "lattice", "seq", "bulk", "expire_ms")
     KEY_FIELD_NUMBER: _ClassVar[int]
     LATTICE_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     BULK_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_MS_FIELD_NUMBER: _ClassVar[int]
     key: str
     lattice: bytes
     seq: int
     bulk: str
-    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ..., bulk: _Optional[str] = ...) -> None: ...
+    expire_ms: int
+    def __init__(self, key: _Optional[str] = ..., lattice: _Optional[bytes] = ..., seq: _Optional[int] = ..., bulk: _Optional[str] = ..., expire_ms: _Optional[int] = ...) -> None: ...
 
 class CacheGetRequest(_message.Message):
     __slots__ = ("keys", "wait_ms", "as_of", "known", "bulk_id")
