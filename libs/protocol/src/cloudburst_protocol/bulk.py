@@ -29,6 +29,7 @@ import weakref
 from pathlib import Path
 
 from cloudburst_protocol.config import BULK_DIR_ENV
+from cloudburst_protocol.runtime import process_exists
 
 Data = bytes | memoryview | mmap.mmap
 MIN_BYTES = 1024 * 1024
@@ -127,7 +128,7 @@ class BulkDir:
                 if name.startswith("t-"):
                     stale = now - entry.stat().st_mtime > STALE_TRANSFER_S
                 elif name.startswith("k-"):
-                    stale = not _alive(int(name.split("-")[1]))
+                    stale = not process_exists(int(name.split("-")[1]))
                 else:
                     continue
                 if stale:
@@ -204,16 +205,6 @@ def _read_or_create_id(path: Path) -> str:
     finally:
         draft.unlink()
     return id_file.read_text().strip()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 __all__ = ["BULK_DIR_ENV", "MIN_BYTES", "BulkDir", "Data", "Mapped"]

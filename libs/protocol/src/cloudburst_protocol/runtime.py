@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -65,6 +66,17 @@ def configure_logging(service: str) -> None:
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user's counts; a zombie too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def new_server() -> tuple[grpc.aio.Server, health.aio.HealthServicer]:

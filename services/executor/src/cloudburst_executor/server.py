@@ -499,9 +499,17 @@ class ExecutorServer:
             await self._run_batch(batch)
 
     def _plain(self, work: Work) -> tuple[Work, LoadedFunction, list[Any]] | None:
-        """A work that needs nothing from the event loop before its user code runs (loaded,
-        no references, NORMAL, not late, tracing off): the function and its arguments."""
-        trigger, node = work.trigger, work.node
+        """A work whose user code can start without the event loop: itself, its function
+        and its encoded arguments (see :meth:`_runnable_plainly`)."""
+        runnable = self._runnable_plainly(work.trigger, work.node)
+        return None if runnable is None else (work, *runnable)
+
+    def _runnable_plainly(
+        self, trigger: executor_pb2.Trigger, node: executor_pb2.DagNode
+    ) -> tuple[LoadedFunction, list[bytes]] | None:
+        """The function of ``node`` and its encoded explicit arguments when running it needs
+        nothing from the event loop first: loaded, no references, NORMAL consistency, not
+        late, tracing off (each function keeps its own span otherwise)."""
         if self._tracing or trigger.snapshot:
             return None
         fn = self.functions.get(node.digest)
@@ -509,8 +517,8 @@ class ExecutorServer:
         if fn is None or any(a.WhichOneof("kind") == "ref" for a in arguments):
             return None
         if trigger.deadline_ms and time.time() * 1000 > trigger.deadline_ms:
-            return None
-        return work, fn, [a.value for a in arguments]
+            return None  # the event loop answers the late call
+        return fn, [a.value for a in arguments]
 
     async def _run_batch(self, batch: list[tuple[Work, LoadedFunction, list[Any]]]) -> None:
         if not batch:
@@ -669,21 +677,18 @@ class ExecutorServer:
         self, trigger: executor_pb2.Trigger, node: executor_pb2.DagNode
     ) -> tuple[executor_pb2.DagNode, LoadedFunction, list[Any]] | None:
         """The next function of the call when it can run right away on this thread: the
-        only one downstream, placed here, waiting for nothing else, already loaded, with
-        plain arguments, in NORMAL consistency, before the deadline, with tracing off (each
-        function keeps its own span otherwise)."""
-        if len(node.downstream) != 1 or self._tracing or trigger.snapshot:
+        only one downstream, placed here, waiting for nothing else, and runnable plainly
+        (see :meth:`_runnable_plainly`)."""
+        if len(node.downstream) != 1:
             return None
         target = next(n for n in trigger.nodes if n.function == node.downstream[0])
         if target.executor_id != self.settings.executor_id or len(target.upstream) != 1:
             return None
-        fn = self.functions.get(target.digest)
-        arguments = trigger.args[target.function].args if target.function in trigger.args else []
-        if fn is None or any(a.WhichOneof("kind") == "ref" for a in arguments):
+        runnable = self._runnable_plainly(trigger, target)
+        if runnable is None:
             return None
-        if trigger.deadline_ms and time.time() * 1000 > trigger.deadline_ms:
-            return None  # the event loop answers the late call
-        return target, fn, [serializer.loads(a.value) for a in arguments]
+        fn, encoded_args = runnable
+        return target, fn, [serializer.loads(value) for value in encoded_args]
 
     def _run_user_code(
         self, fn: LoadedFunction, explicit: list[Any], work: Work

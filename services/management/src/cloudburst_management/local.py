@@ -26,6 +26,7 @@ import grpc
 from cloudburst_protocol import config
 from cloudburst_protocol.errors import CloudburstError
 from cloudburst_protocol.gen import common_pb2, management_pb2_grpc
+from cloudburst_protocol.runtime import process_exists
 
 from cloudburst_management.settings import EXECUTORS_ENV, NODES_ENV, default_executors
 
@@ -362,13 +363,7 @@ def cluster_status(management_address: str, timeout: float = 2.0) -> ClusterInfo
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _is_zombie(pid)
+    return process_exists(pid) and not _is_zombie(pid)
 
 
 def _group_alive(pgid: int) -> bool:
