@@ -40,6 +40,7 @@ from cloudburst_protocol.gen import (
 from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.keys import FN_BODY
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
+from opentelemetry import trace
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
 from cloudburst_executor.functions import LoadedFunction
@@ -509,8 +510,8 @@ class ExecutorServer:
     ) -> tuple[LoadedFunction, list[bytes]] | None:
         """The function of ``node`` and its encoded explicit arguments when running it needs
         nothing from the event loop first: loaded, no references, NORMAL consistency, not
-        late, tracing off (each function keeps its own span otherwise)."""
-        if self._tracing or trigger.snapshot:
+        late."""
+        if trigger.snapshot:
             return None
         fn = self.functions.get(node.digest)
         arguments = trigger.args[node.function].args if node.function in trigger.args else []
@@ -524,27 +525,37 @@ class ExecutorServer:
         if not batch:
             return
         assert self._user is not None
-        done = await self._user.run(contextvars.copy_context().run, self._run_plain, batch)
-        for (work, _, _), result in zip(batch, done, strict=True):
-            try:
-                if isinstance(result, BaseException):
-                    await self._finish(work.trigger, _failed(result))
-                else:
-                    node, encoded, writes = result
-                    await self._after(work, node, encoded, writes, INVALID_SPAN)
-            except Exception:  # a runtime bug must not stop the executor: log it, go on
-                log.exception("executing a trigger failed", call_id=work.trigger.call_id)
-
-    def _run_plain(
-        self, batch: list[tuple[Work, LoadedFunction, list[Any]]]
-    ) -> list[tuple[executor_pb2.DagNode, bytes, dict[str, bytes]] | BaseException]:
-        """On the user thread: each work of a batch, its error kept apart from the others."""
-        done: list[tuple[executor_pb2.DagNode, bytes, dict[str, bytes]] | BaseException] = []
-        for work, fn, encoded_args in batch:
+        spans = [self._execute_span(work) for work, _, _ in batch]
+        done = await self._user.run(contextvars.copy_context().run, self._run_plain, batch, spans)
+        for (work, _, _), span, result in zip(batch, spans, done, strict=True):
             tokens = structlog.contextvars.bind_contextvars(call_id=work.trigger.call_id)
             try:
-                explicit = [serializer.loads(value) for value in encoded_args]
-                done.append(self._run_user_chain(fn, explicit, work))
+                with trace.use_span(span, end_on_exit=True):
+                    if isinstance(result, BaseException):
+                        outcome: common_pb2.Outcome | None = await self._finish(
+                            work.trigger, _failed(result)
+                        )
+                    else:
+                        node, encoded, writes = result
+                        outcome = await self._after(work, node, encoded, writes, span)
+                    _mark_failed(span, outcome)
+            except Exception:  # a runtime bug must not stop the executor: log it, go on
+                log.exception("executing a trigger failed", call_id=work.trigger.call_id)
+            finally:
+                structlog.contextvars.reset_contextvars(**tokens)
+
+    def _run_plain(
+        self, batch: list[tuple[Work, LoadedFunction, list[Any]]], spans: list[Span]
+    ) -> list[tuple[executor_pb2.DagNode, bytes, dict[str, bytes]] | BaseException]:
+        """On the user thread: each work of a batch (under its span), its error kept apart
+        from the others."""
+        done: list[tuple[executor_pb2.DagNode, bytes, dict[str, bytes]] | BaseException] = []
+        for (work, fn, encoded_args), span in zip(batch, spans, strict=True):
+            tokens = structlog.contextvars.bind_contextvars(call_id=work.trigger.call_id)
+            try:
+                with trace.use_span(span, end_on_exit=False):
+                    explicit = [serializer.loads(value) for value in encoded_args]
+                    done.append(self._run_user_chain(fn, explicit, work))
             except BaseException as exc:  # even sys.exit() in user code fails only its call
                 done.append(exc)
             finally:
@@ -552,30 +563,34 @@ class ExecutorServer:
         return done
 
     async def _execute(self, work: Work) -> None:
-        trigger, node = work.trigger, work.node
-        tokens = structlog.contextvars.bind_contextvars(call_id=trigger.call_id)
+        tokens = structlog.contextvars.bind_contextvars(call_id=work.trigger.call_id)
         try:
             if not self._tracing:
                 await self._run(work, INVALID_SPAN)
                 return
-            with _tracer.start_as_current_span(
-                f"execute {node.function}",
-                context=tracing.extract(trigger.trace_context),
-                kind=SpanKind.CONSUMER,
-                attributes={
-                    tracing.CALL_ID: trigger.call_id,
-                    tracing.FUNCTION: node.function,
-                    tracing.DAG: trigger.dag,
-                    tracing.EXECUTOR: self.settings.executor_id,
-                    tracing.NODE: self.settings.node_id,
-                },
-            ) as span:
-                outcome = await self._run(work, span)
-                if outcome is not None and outcome.WhichOneof("kind") == "error":
-                    span.set_status(Status(StatusCode.ERROR, outcome.error.message))
-                    span.set_attribute(tracing.ERROR_TYPE, outcome.error.type_name)
+            span = self._execute_span(work)
+            with trace.use_span(span, end_on_exit=True):
+                _mark_failed(span, await self._run(work, span))
         finally:
             structlog.contextvars.reset_contextvars(**tokens)
+
+    def _execute_span(self, work: Work) -> Span:
+        """The span of one function's execution (a no-op one with tracing off)."""
+        if not self._tracing:
+            return INVALID_SPAN
+        trigger, node = work.trigger, work.node
+        return _tracer.start_span(
+            f"execute {node.function}",
+            context=tracing.extract(trigger.trace_context),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                tracing.CALL_ID: trigger.call_id,
+                tracing.FUNCTION: node.function,
+                tracing.DAG: trigger.dag,
+                tracing.EXECUTOR: self.settings.executor_id,
+                tracing.NODE: self.settings.node_id,
+            },
+        )
 
     async def _run(self, work: Work, span: Span) -> common_pb2.Outcome | None:
         """Runs one function of a call; returns the outcome if the call ends here."""
@@ -678,8 +693,9 @@ class ExecutorServer:
     ) -> tuple[executor_pb2.DagNode, LoadedFunction, list[Any]] | None:
         """The next function of the call when it can run right away on this thread: the
         only one downstream, placed here, waiting for nothing else, and runnable plainly
-        (see :meth:`_runnable_plainly`)."""
-        if len(node.downstream) != 1:
+        (see :meth:`_runnable_plainly`), with tracing off (each function keeps its own span
+        otherwise)."""
+        if len(node.downstream) != 1 or self._tracing:
             return None
         target = next(n for n in trigger.nodes if n.function == node.downstream[0])
         if target.executor_id != self.settings.executor_id or len(target.upstream) != 1:
@@ -852,6 +868,12 @@ class ExecutorServer:
         assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(self.peers.send(address, message), self._loop)
         future.result(timeout=15)
+
+
+def _mark_failed(span: Span, outcome: common_pb2.Outcome | None) -> None:
+    if outcome is not None and outcome.WhichOneof("kind") == "error":
+        span.set_status(Status(StatusCode.ERROR, outcome.error.message))
+        span.set_attribute(tracing.ERROR_TYPE, outcome.error.type_name)
 
 
 def _failed(error: BaseException) -> common_pb2.Outcome:
