@@ -356,16 +356,21 @@ class ExecutorServer:
         if update.snapshot:
             self.registry_functions = dict(update.functions)
             self.registry_dags = dict(update.dags)
-            return
-        for table, changes in (
-            (self.registry_functions, update.functions),
-            (self.registry_dags, update.dags),
-        ):
-            for name, version in changes.items():
-                if version:
-                    table[name] = version
-                else:
-                    table.pop(name, None)
+        else:
+            for table, changes in (
+                (self.registry_functions, update.functions),
+                (self.registry_dags, update.dags),
+            ):
+                for name, version in changes.items():
+                    if version:
+                        table[name] = version
+                    else:
+                        table.pop(name, None)
+        # Loaded code (and class instances) of functions replaced or deleted since: gone,
+        # so an executor's memory does not grow with every re-registration.
+        live = set(self.registry_functions.values())
+        for digest in [d for d in self.functions if d not in live]:
+            del self.functions[digest]
 
     def _stale(self, trigger: executor_pb2.Trigger) -> str | None:
         """Why a direct call's lease is outdated, or ``None`` when it is current."""
