@@ -37,6 +37,7 @@ class DirectCall:
         "_done",
         "_failure",
         "_finished",
+        "_gate",
         "_lock",
         "_reply",
         "call_id",
@@ -46,7 +47,11 @@ class DirectCall:
     def __init__(self, call_id: str, deadline: float) -> None:
         self.call_id = call_id
         self.deadline = deadline
-        self._done = threading.Event()
+        # Held until the call is settled and its callbacks have run: waiting is acquiring it
+        # (a bare lock costs a fraction of an Event, whose Condition is built per call).
+        self._gate = threading.Lock()
+        self._gate.acquire()
+        self._done = False
         self._reply: executor_pb2.CallReply | None = None
         self._failure: BaseException | None = None
         self._callbacks: list[Callable[[DirectCall], None]] = []
@@ -54,7 +59,7 @@ class DirectCall:
         self._lock = threading.Lock()
 
     def done(self) -> bool:
-        return self._done.is_set()
+        return self._done
 
     def result(self, timeout: float | None = None) -> executor_pb2.CallReply:
         """The executor's reply (the sink's outcome). Raises ``grpc.FutureTimeoutError``
@@ -62,7 +67,9 @@ class DirectCall:
         :class:`CallTimeoutError` once the call is past its deadline with no answer."""
         until_deadline = self.deadline + ANSWER_GRACE_S - time.time()
         wait = until_deadline if timeout is None else min(timeout, until_deadline)
-        if not self._done.wait(max(0.0, wait)):
+        if self._gate.acquire(timeout=max(0.0, wait)):
+            self._gate.release()  # open for any other waiter too
+        else:
             if timeout is not None and timeout < until_deadline:
                 raise grpc.FutureTimeoutError()
             raise CallTimeoutError(
@@ -87,7 +94,8 @@ class DirectCall:
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:  # before waking the caller: its next call sees their effect
             callback(self)
-        self._done.set()
+        self._done = True
+        self._gate.release()
 
 
 class ExecutorSession:
