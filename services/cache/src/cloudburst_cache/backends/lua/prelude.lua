@@ -259,47 +259,12 @@ local function merge_sets(a, b)
   return {tag = a.tag, els = out}
 end
 
-local function merge_clocks(a, b)
-  local names, counters, changed = {}, {}, false
-  local i, j = 1, 1
-  local an, bn = a.names, b.names
-  while i <= #an or j <= #bn do
-    local c
-    if i > #an then
-      c = 1
-    elseif j > #bn then
-      c = -1
-    else
-      c = bytes_cmp(an[i], bn[j])
-    end
-    if c < 0 then
-      names[#names + 1], counters[#names + 1] = an[i], a.counters[i]
-      i = i + 1
-    elseif c > 0 then
-      names[#names + 1], counters[#names + 1] = bn[j], b.counters[j]
-      changed = true
-      j = j + 1
-    else
-      local counter = a.counters[i]
-      if cmp_u(b.counters[j], counter) > 0 then
-        counter = b.counters[j]
-        changed = true
-      end
-      names[#names + 1], counters[#names + 1] = an[i], counter
-      i = i + 1
-      j = j + 1
-    end
-  end
-  if not changed then
-    return a
-  end
-  return {tag = TAG_CLOCK, names = names, counters = counters}
-end
-
-local function merge_maps(a, b)
+-- Merges two key-sorted lists (keys ak/bk, values av/bv) in one pass: a key on one side only
+-- keeps its value; a key on both gets combine(key, mine, theirs) -> value, changed. Returns
+-- the merged keys and values, and whether anything differs from side a.
+local function merge_sorted(ak, av, bk, bv, combine)
   local keys, vals, changed = {}, {}, false
   local i, j = 1, 1
-  local ak, bk = a.keys, b.keys
   while i <= #ak or j <= #bk do
     local c
     if i > #ak then
@@ -310,29 +275,55 @@ local function merge_maps(a, b)
       c = bytes_cmp(ak[i], bk[j])
     end
     if c < 0 then
-      keys[#keys + 1], vals[#keys + 1] = ak[i], a.vals[i]
+      keys[#keys + 1], vals[#keys + 1] = ak[i], av[i]
       i = i + 1
     elseif c > 0 then
-      keys[#keys + 1], vals[#keys + 1] = bk[j], b.vals[j]
+      keys[#keys + 1], vals[#keys + 1] = bk[j], bv[j]
       changed = true
       j = j + 1
     else
-      local mine, theirs = a.vals[i], b.vals[j]
+      local value, differs = combine(ak[i], av[i], bv[j])
+      if differs then
+        changed = true
+      end
+      keys[#keys + 1], vals[#keys + 1] = ak[i], value
+      i = i + 1
+      j = j + 1
+    end
+  end
+  return keys, vals, changed
+end
+
+local function merge_clocks(a, b)
+  local names, counters, changed = merge_sorted(
+    a.names, a.counters, b.names, b.counters,
+    function(_, mine, theirs)
+      if cmp_u(theirs, mine) > 0 then
+        return theirs, true
+      end
+      return mine, false
+    end
+  )
+  if not changed then
+    return a
+  end
+  return {tag = TAG_CLOCK, names = names, counters = counters}
+end
+
+local function merge_maps(a, b)
+  local keys, vals, changed = merge_sorted(
+    a.keys, a.vals, b.keys, b.vals,
+    function(key, mine, theirs)
       if mine.tag ~= theirs.tag then
-        local hex = string.gsub(ak[i], ".", function(c)
+        local hex = string.gsub(key, ".", function(c)
           return string.format("%02x", sbyte(c))
         end)
         fail("CBNESTED " .. mine.tag .. " " .. theirs.tag .. " k" .. hex)
       end
       local merged = merge(mine, theirs)
-      if merged ~= mine then
-        changed = true
-      end
-      keys[#keys + 1], vals[#keys + 1] = ak[i], merged
-      i = i + 1
-      j = j + 1
+      return merged, merged ~= mine
     end
-  end
+  )
   if not changed then
     return a
   end
