@@ -5,7 +5,9 @@ service processes (cache, scheduler, management, executors) started with the sam
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +44,24 @@ def start_cluster(home: Path, executors: int = 2, nodes: int = 1, **env: str) ->
             else:
                 os.environ[key] = value
     return cluster
+
+
+def kill_and_await_restart(cluster: LocalCluster, service: str, timeout: float = 30) -> None:
+    """SIGKILLs one of the cluster's services and waits until its supervisor has it running
+    again under a new pid."""
+    info = cluster.status()
+    assert info is not None
+    victim = next(s for s in info.services if s.name == service)
+    os.kill(victim.pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = cluster.status()
+        assert now is not None
+        current = next(s for s in now.services if s.name == service)
+        if current.pid != victim.pid and current.state == "running":
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{service} was not restarted within {timeout:g} s")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cloudburst import CloudburstConnection, ExecutorDiedError
 from cloudburst_management import LocalCluster
-from conftest import start_cluster
+from conftest import kill_and_await_restart, start_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -78,25 +78,11 @@ def test_direct_call_whose_executor_dies(crashable: LocalCluster, name: str) -> 
 def test_cached_lease_survives_an_executor_restart(crashable: LocalCluster, name: str) -> None:
     """An executor restarted (on a new port) after a client leased it: the client's next
     calls, which never reached the old executor, are placed again and all succeed."""
-    import signal
 
     with CloudburstConnection(crashable.scheduler_address, timeout=20) as cloud:
         echo = cloud.register(lambda _, v: v, name)
         assert [echo(i).get() for i in range(4)] == list(range(4))
-        info = crashable.status()
-        assert info is not None
-        victim = next(s for s in info.services if s.name == "node0-executor0")
-        os.kill(victim.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            now = crashable.status()
-            assert now is not None
-            service = next(s for s in now.services if s.name == "node0-executor0")
-            if service.pid != victim.pid and service.state == "running":
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("node0-executor0 was not restarted")
+        kill_and_await_restart(crashable, "node0-executor0")
         assert [echo(i).get() for i in range(10)] == list(range(10))
 
 

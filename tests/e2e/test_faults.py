@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from cloudburst import CallTimeoutError, CloudburstConnection, ExecutorDiedError
 from cloudburst_management import LocalCluster
+from conftest import kill_and_await_restart
 
 pytestmark = pytest.mark.e2e
 
@@ -126,20 +127,7 @@ def test_node_caches_recover_after_the_storage_restarts(spread: LocalCluster, na
     """When the storage process dies and is restarted, node caches reconnect and calls that
     read state work again promptly — none waits out a long timeout. (The embedded store
     keeps data in memory: what was stored before is gone; Redis storage keeps it.)"""
-    info = spread.status()
-    assert info is not None
-    storage = next(s for s in info.services if s.name == "storage")
-    os.kill(storage.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        now = spread.status()
-        assert now is not None
-        service = next(s for s in now.services if s.name == "storage")
-        if service.pid != storage.pid and service.state == "running":
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("the storage was not restarted")
+    kill_and_await_restart(spread, "storage")
     with CloudburstConnection(spread.scheduler_address, timeout=30) as cloud:
         started = time.monotonic()
         cloud.put_object(f"{name}-k", 41)
