@@ -204,12 +204,19 @@ class LatticeStore:
             await asyncio.wait([w for _, w in waiting], timeout=timeout)
         finally:
             for key, waiter in waiting:
-                waiter.cancel()
-                pending = self._waiters.get(key)
-                if pending is not None and waiter in pending:
-                    pending.remove(waiter)
-                    if not pending:
-                        del self._waiters[key]
+                drop_waiter(self._waiters, key, waiter)
+
+
+def drop_waiter(
+    waiters: dict[str, list[asyncio.Future[None]]], key: str, waiter: asyncio.Future[None]
+) -> None:
+    """Cancels a reader's wait for ``key`` and forgets it (and the key, once nobody waits)."""
+    waiter.cancel()
+    pending = waiters.get(key)
+    if pending is not None and waiter in pending:
+        pending.remove(waiter)
+        if not pending:
+            del waiters[key]
 
 
 def _size(version: Version | None) -> int:

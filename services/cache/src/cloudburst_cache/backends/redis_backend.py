@@ -56,7 +56,7 @@ from cloudburst_cache.backends import (
     UnsupportedLatticeError,
     Versioned,
 )
-from cloudburst_cache.store import HISTORY_S, HISTORY_VERSIONS, decode_write
+from cloudburst_cache.store import HISTORY_S, HISTORY_VERSIONS, decode_write, drop_waiter
 from cloudburst_cache.values import describe_type
 
 log = structlog.get_logger("cloudburst.cache.redis")
@@ -398,12 +398,7 @@ class RedisBackend:
                 await asyncio.wait(list(waiting.values()), timeout=timeout)
         finally:
             for key, waiter in waiting.items():
-                waiter.cancel()
-                pending = self._waiters.get(key)
-                if pending is not None and waiter in pending:
-                    pending.remove(waiter)
-                    if not pending:
-                        del self._waiters[key]
+                drop_waiter(self._waiters, key, waiter)
 
     async def _exist(self, keys: list[str]) -> list[bool]:
         if not keys:
