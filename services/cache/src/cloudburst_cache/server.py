@@ -104,40 +104,43 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
     async def Put(
         self, request: cache_pb2.CachePutRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CachePutResponse:
-        taken: dict[str, tuple[bytes, str]] = {}  # values that came as files: bytes, kept file
+        # Entries that came as files, by position: their bytes and the file kept for them.
+        taken: dict[int, tuple[bytes, str]] = {}
         if any(entry.bulk for entry in request.entries):
             if self.bulk is None or not self.bulk.shares(request.bulk_id):
                 return cache_pb2.CachePutResponse(resend_inline=True)
             self.sharing = True
             try:
-                for entry in request.entries:
+                for position, entry in enumerate(request.entries):
                     if entry.bulk:
                         mapped, kept = self.bulk.adopt(entry.bulk, populate=True)
-                        taken[entry.key] = (mapped[:], kept)
+                        taken[position] = (mapped[:], kept)
             except BaseException:
                 for _, kept in taken.values():
                     self.bulk.release(kept)
                 raise
         reply = cache_pb2.CachePutResponse()
-        for entry in request.entries:
-            lattice, kept = taken.pop(entry.key, (entry.lattice, ""))
-            version = await self.backend.put(entry.key, lattice)
-            exact = version.encoded == lattice
-            if kept and self.bulk is not None:
-                if self.lender is not None and exact:
+        try:
+            for position, entry in enumerate(request.entries):
+                lattice, kept = taken.get(position, (entry.lattice, ""))
+                version = await self.backend.put(entry.key, lattice)
+                exact = version.encoded == lattice
+                if kept and self.lender is not None and exact:
                     self.lender.hold(entry.key, version.seq, kept, len(lattice))
-                else:
+                    del taken[position]  # the lender keeps the file now
+                elif self.lender is not None and self.sharing and len(version.encoded) >= MIN_BYTES:
+                    with contextlib.suppress(OSError):  # the first read would write it instead
+                        self.lender.prepare(entry.key, version.seq, version.encoded)
+                if entry.expire_ms:
+                    due = time.monotonic() + entry.expire_ms / 1000
+                    heapq.heappush(self.expiries, (due, entry.key, version.seq))
+                # Large values are not echoed back when the merge kept exactly what was sent.
+                echoed = b"" if exact else version.encoded
+                reply.entries.add(key=entry.key, lattice=echoed, seq=version.seq)
+        finally:
+            if self.bulk is not None:
+                for _, kept in taken.values():  # files nobody keeps (or a write that failed)
                     self.bulk.release(kept)
-            elif self.lender is not None and self.sharing and len(version.encoded) >= MIN_BYTES:
-                with contextlib.suppress(OSError):  # the first read would write it instead
-                    self.lender.prepare(entry.key, version.seq, version.encoded)
-            if entry.expire_ms:
-                due = time.monotonic() + entry.expire_ms / 1000
-                heapq.heappush(self.expiries, (due, entry.key, version.seq))
-            # Large values are not echoed back when the merge kept exactly what was sent.
-            reply.entries.add(
-                key=entry.key, lattice=b"" if exact else version.encoded, seq=version.seq
-            )
         return reply
 
     async def Delete(

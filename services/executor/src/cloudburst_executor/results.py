@@ -34,9 +34,6 @@ class ResultWriter:
         self._flush: asyncio.TimerHandle | None = None
         self._writes: set[asyncio.Task[None]] = set()
 
-    def start(self) -> None:
-        """Kept for symmetry with :meth:`stop`; batches are scheduled as results arrive."""
-
     def add(self, key: str, lattice: bytes) -> None:
         """Queues a write; it reaches the store within a few milliseconds."""
         self._pending.append(

@@ -326,7 +326,6 @@ class ExecutorServer:
             self.bulk,
         )
         await self._server.start()
-        self.results.start()
         self._tasks.append(asyncio.create_task(self._work_loop()))
         for address in self.settings.scheduler_addresses:
             link = SchedulerLink(self, address)
