@@ -15,6 +15,13 @@ from pathlib import Path
 import pytest
 from cloudburst import CloudburstConnection
 from cloudburst_management import LocalCluster
+from cloudburst_protocol import auth, config
+
+# Every cluster a test starts accepts this session's admin token and cluster secret, and every
+# client a test makes (in this process or a child) presents the token: tests of their own
+# credentials (tests/e2e/test_security.py) set or unset these themselves.
+SESSION_TOKEN = os.environ.setdefault(config.TOKEN_ENV, auth.new_token())
+SESSION_CLUSTER_SECRET = os.environ.setdefault(config.CLUSTER_SECRET_ENV, auth.new_token())
 
 
 def free_port() -> int:

@@ -10,12 +10,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import pytest
 from cloudburst import CloudburstConnection, Counter, InvalidArgumentError
 from cloudburst_lattices import LWW, SetLattice, decode, encode
 from cloudburst_management import LocalCluster
 from cloudburst_protocol import serializer
+from cloudburst_protocol.auth import service_credentials
+from cloudburst_protocol.channels import sync_channel
 from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc, common_pb2
 from conftest import start_cluster
 from redis_servers import RedisServer, command, redis_server, unique_prefix
@@ -47,7 +48,9 @@ def cloud(on_redis: tuple[LocalCluster, str]) -> Iterator[CloudburstConnection]:
 
 
 def node_cache(cluster: LocalCluster, node: str) -> cache_pb2_grpc.CacheStub:
-    channel = grpc.insecure_channel(f"unix:{cluster.home / 'run' / f'{node}-cache.sock'}")
+    # The cache serves the cluster's own services only: present the cluster secret.
+    socket = f"unix:{cluster.home / 'run' / f'{node}-cache.sock'}"
+    channel = sync_channel(socket, service_credentials())
     return cache_pb2_grpc.CacheStub(channel)
 
 

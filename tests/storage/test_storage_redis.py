@@ -9,13 +9,13 @@ import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
-import grpc
-import grpc.aio
 from cloudburst_cache.backends import Versioned, parse_storage_url
 from cloudburst_cache.backends.redis_backend import RedisBackend
 from cloudburst_cache.server import CacheServer
 from cloudburst_cache.settings import CacheSettings
 from cloudburst_lattices import LWW, MaxLattice, SetLattice, decode, encode
+from cloudburst_protocol.auth import service_credentials
+from cloudburst_protocol.channels import aio_channel
 from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc, common_pb2
 from redis_servers import (
     RedisServer,
@@ -136,7 +136,8 @@ def test_node_caches_learn_of_writes_made_through_another_authority(
             )
             async with CacheServer(node_settings) as node:
                 channels = [
-                    grpc.aio.insecure_channel(f"127.0.0.1:{s.port}") for s in (second, node)
+                    aio_channel(f"127.0.0.1:{s.port}", service_credentials())
+                    for s in (second, node)
                 ]
                 via_second, via_node = (cache_pb2_grpc.CacheStub(c) for c in channels)
 

@@ -13,6 +13,7 @@ same client.
 """
 
 from cloudburst_protocol.errors import (
+    AuthenticationError,
     CallTimeoutError,
     CloudburstError,
     DagNotFoundError,
@@ -22,7 +23,9 @@ from cloudburst_protocol.errors import (
     InvalidDagError,
     KeyNotFoundError,
     NoResourcesError,
+    PermissionDeniedError,
     RemoteFunctionError,
+    RequestTooLargeError,
     SerializationError,
     SnapshotExpiredError,
     UnavailableError,
@@ -42,6 +45,7 @@ __all__ = [
     "NORMAL",
     "REPEATABLE_READ",
     "SINGLE",
+    "AuthenticationError",
     "CallTimeoutError",
     "Client",
     "CloudburstConnection",
@@ -59,8 +63,10 @@ __all__ = [
     "KeyNotFoundError",
     "Max",
     "NoResourcesError",
+    "PermissionDeniedError",
     "Priority",
     "RemoteFunctionError",
+    "RequestTooLargeError",
     "SerializationError",
     "SnapshotExpiredError",
     "UnavailableError",

@@ -15,8 +15,10 @@ from typing import Any
 
 import cloudpickle
 import grpc
-from cloudburst_protocol import bulk, config, serializer, tracing, values
+from cloudburst_protocol import auth, bulk, config, serializer, tracing, values
+from cloudburst_protocol.channels import sync_channel
 from cloudburst_protocol.errors import (
+    AuthenticationError,
     CallTimeoutError,
     CloudburstError,
     InvalidArgumentError,
@@ -130,14 +132,22 @@ class CloudburstConnection:
             if timeout is not None
             else config.env_float(config.CALL_TIMEOUT_ENV, config.DEFAULT_CALL_TIMEOUT_S)
         )
-        self._channel = grpc.insecure_channel(self.address, options=config.CHANNEL_OPTIONS)
+        self._credentials = auth.client_credentials()
+        self._channel = sync_channel(self.address, self._credentials)
         try:
             grpc.channel_ready_future(self._channel).result(timeout=connect_timeout)
         except grpc.FutureTimeoutError:
             self._channel.close()
+            tls = os.environ.get(config.TLS_CA_ENV, "").strip()
+            hint = (
+                f"; this client uses TLS ({config.TLS_CA_ENV}={tls}): check that the cluster "
+                "does too and that its certificate is signed by that CA"
+                if tls
+                else f"; if the cluster uses TLS, set {config.TLS_CA_ENV} (docs/security.md)"
+            )
             raise UnavailableError(
                 f"no Cloudburst scheduler answers at {self.address} after {connect_timeout:g} s; "
-                "is the cluster running? (start one with `cbctl up`)"
+                f"is the cluster running? (start one with `cbctl up`){hint}"
             ) from None
         self._stub = scheduler_pb2_grpc.SchedulerStub(self._channel)
         self._watches = [_keep_polling(self._channel)]
@@ -174,7 +184,16 @@ class CloudburstConnection:
         try:
             return method(request, timeout=timeout)
         except grpc.RpcError as exc:
-            raise error_from_rpc(exc, self.address) from None
+            raise self._typed_error(exc) from None
+
+    def _typed_error(self, exc: grpc.RpcError, target: str = "") -> CloudburstError:
+        """The typed error for a failed RPC; a refused credential says where it came from."""
+        error = error_from_rpc(exc, target or self.address)
+        if isinstance(error, AuthenticationError):
+            return type(error)(
+                f"{error} (this client's token came from {self._credentials.source})"
+            )
+        return error
 
     # -- functions --------------------------------------------------------------------------
 
@@ -467,7 +486,7 @@ class CloudburstConnection:
             if session is None or session.broken:
                 channel = self._executor_channels.get(address)
                 if channel is None:
-                    channel = grpc.insecure_channel(address, options=config.CHANNEL_OPTIONS)
+                    channel = sync_channel(address, self._credentials)
                     self._executor_channels[address] = channel
                 session = self._sessions[address] = ExecutorSession(channel, address)
         trigger = executor_pb2.Trigger(

@@ -17,7 +17,6 @@ from cloudburst_protocol.errors import (
     from_remote_error,
 )
 from cloudburst_protocol.gen import common_pb2
-from cloudburst_protocol.grpc_errors import error_from_rpc
 
 if TYPE_CHECKING:
     from cloudburst._connection import CloudburstConnection
@@ -106,7 +105,7 @@ class CloudburstFuture:
                 self._error = exc
                 return
             except grpc.RpcError as exc:
-                error = error_from_rpc(exc, self._connection.address)
+                error = self._connection._typed_error(exc)
                 if self._direct and self._retry is not None and isinstance(error, UnavailableError):
                     self._connection._forget_leases()
                     reason = never_delivered(exc)

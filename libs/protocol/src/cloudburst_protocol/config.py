@@ -40,6 +40,18 @@ DEFAULT_RESULT_TTL_S = 3600.0
 """How long a call's result stays readable by its id (0 keeps results forever)."""
 BULK_DIR_ENV = "CLOUDBURST_BULK_DIR"  # large values on one host: see cloudburst_protocol.bulk
 
+# Security (see cloudburst_protocol.auth and docs/security.md).
+AUTH_ENV = "CLOUDBURST_AUTH"  # token (default) or off
+TOKEN_ENV = "CLOUDBURST_TOKEN"  # the token a client presents
+CLUSTER_SECRET_ENV = "CLOUDBURST_CLUSTER_SECRET"  # services' credential among themselves
+ADMIN_TOKEN_ENV = "CLOUDBURST_ADMIN_TOKEN"  # accepted by services: the admin role
+CLIENT_TOKENS_ENV = "CLOUDBURST_CLIENT_TOKENS"  # accepted by services: the client role
+TLS_CERT_ENV = "CLOUDBURST_TLS_CERT"
+TLS_KEY_ENV = "CLOUDBURST_TLS_KEY"
+TLS_CA_ENV = "CLOUDBURST_TLS_CA"
+MAX_MESSAGE_ENV = "CLOUDBURST_MAX_MESSAGE_BYTES"
+DEFAULT_MAX_MESSAGE_BYTES = 512 * 1024 * 1024
+
 SERVICE_ENV_DEFAULTS = {
     # glibc hands blocks of 128 KiB and more straight from mmap and back on free, so every
     # copy of a large value page-faults fresh memory: an 8 MB copy cost 3.9 ms instead of
@@ -75,6 +87,30 @@ SERVER_OPTIONS: list[tuple[str, int]] = [
     ("grpc.max_send_message_length", 512 * 1024 * 1024),
     ("grpc.max_receive_message_length", 512 * 1024 * 1024),
 ]
+
+
+def max_message_bytes() -> int:
+    """``CLOUDBURST_MAX_MESSAGE_BYTES``: the largest gRPC message a process sends or takes."""
+    limit = env_int(MAX_MESSAGE_ENV, DEFAULT_MAX_MESSAGE_BYTES)
+    if limit < 1024 * 1024:
+        raise InvalidArgumentError(f"{MAX_MESSAGE_ENV} must be at least 1 MiB, got {limit}")
+    return limit
+
+
+def _with_limit(options: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    limit = max_message_bytes()
+    sized = ("grpc.max_send_message_length", "grpc.max_receive_message_length")
+    return [(k, limit if k in sized else v) for k, v in options]
+
+
+def server_options() -> list[tuple[str, int]]:
+    """A server's options, with the message size limit of this process's settings."""
+    return _with_limit(SERVER_OPTIONS)
+
+
+def channel_options() -> list[tuple[str, int]]:
+    """A long-lived channel's options, with this process's message size limit."""
+    return _with_limit(CHANNEL_OPTIONS)
 
 
 def env_str(name: str, default: str) -> str:
@@ -147,11 +183,14 @@ def home() -> Path:
 __all__ = [name for name in dir() if name.isupper()] + [
     "advertise_host",
     "cache_address",
+    "channel_options",
     "env_float",
     "env_int",
     "env_str",
     "home",
     "host",
     "management_address",
+    "max_message_bytes",
     "scheduler_address",
+    "server_options",
 ]

@@ -49,6 +49,10 @@ class InvalidArgumentError(CloudburstError, ValueError):
     code = common_pb2.INVALID_ARGUMENT
 
 
+class RequestTooLargeError(InvalidArgumentError):
+    """A message is larger than the size limit (``CLOUDBURST_MAX_MESSAGE_BYTES``)."""
+
+
 class KeyNotFoundError(CloudburstError, KeyError):
     """A referenced key does not exist in the store."""
 
@@ -102,6 +106,19 @@ class SnapshotExpiredError(CloudburstError):
     code = common_pb2.SNAPSHOT_EXPIRED
 
 
+class AuthenticationError(CloudburstError, PermissionError):
+    """The cluster refused the caller's credentials: no token, or one it does not know."""
+
+    code = common_pb2.UNAUTHENTICATED
+
+
+class PermissionDeniedError(AuthenticationError):
+    """The caller's token is valid but its role may not do this (e.g. delete without an
+    admin token)."""
+
+    code = common_pb2.PERMISSION_DENIED
+
+
 class RemoteFunctionError(CloudburstError):
     """A user function raised. Keeps the original type name, message and remote traceback.
 
@@ -152,6 +169,8 @@ ERROR_TYPES: dict[int, type[CloudburstError]] = {
         UnavailableError,
         StaleLeaseError,
         SnapshotExpiredError,
+        AuthenticationError,
+        PermissionDeniedError,
         RemoteFunctionError,
     )
 }
@@ -228,6 +247,7 @@ def _qualified_name(cls: type) -> str:
 
 __all__ = [
     "ERROR_TYPES",
+    "AuthenticationError",
     "CallTimeoutError",
     "CloudburstError",
     "DagNotFoundError",
@@ -238,7 +258,9 @@ __all__ = [
     "InvalidDagError",
     "KeyNotFoundError",
     "NoResourcesError",
+    "PermissionDeniedError",
     "RemoteFunctionError",
+    "RequestTooLargeError",
     "SerializationError",
     "SnapshotExpiredError",
     "StaleLeaseError",

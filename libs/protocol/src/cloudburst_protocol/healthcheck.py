@@ -10,9 +10,14 @@ import sys
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from cloudburst_protocol.auth import Credentials
+from cloudburst_protocol.channels import sync_channel
+
 
 def check(address: str, timeout: float = 2.0) -> bool:
-    with grpc.insecure_channel(address) as channel:
+    # Health checks need no token; TLS settings of the environment apply (so a container's
+    # check speaks TLS to its own service when the service does).
+    with sync_channel(address, Credentials(None, "health checks need none"), options=[]) as channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=True

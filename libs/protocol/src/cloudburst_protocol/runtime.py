@@ -17,7 +17,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from opentelemetry import trace
 
 from cloudburst_protocol import config
-from cloudburst_protocol.grpc_errors import ErrorInterceptor
+from cloudburst_protocol.auth import AuthPolicy
+from cloudburst_protocol.channels import TlsFiles
+from cloudburst_protocol.interceptor import ServiceInterceptor
 from cloudburst_protocol.tracing import configure_tracing, shutdown_tracing
 
 
@@ -79,12 +81,33 @@ def process_exists(pid: int) -> bool:
     return True
 
 
-def new_server() -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
-    """An aio server with the error interceptor and the standard health service."""
-    server = grpc.aio.server(interceptors=[ErrorInterceptor()], options=config.SERVER_OPTIONS)
+def new_server(
+    service: str = "", policy: AuthPolicy | None = None
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+    """An aio server with the service interceptor (credentials, malformed requests, typed
+    errors) and the standard health service. ``policy`` defaults to the process's
+    environment (:meth:`AuthPolicy.from_env`)."""
+    policy = policy if policy is not None else AuthPolicy.from_env()
+    if not policy.enabled:
+        structlog.get_logger().warning(
+            "authentication is OFF: anyone who reaches this port controls the cluster",
+            setting=config.AUTH_ENV,
+        )
+    server = grpc.aio.server(
+        interceptors=[ServiceInterceptor(policy, service)], options=config.server_options()
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     return server, health_servicer
+
+
+def listen(server: grpc.aio.Server, address: str, tls: TlsFiles | None = None) -> int:
+    """Binds ``address`` (TLS when ``CLOUDBURST_TLS_CERT``/``_KEY`` are set, except on unix
+    sockets); returns the port, 0 if it could not bind."""
+    files = tls if tls is not None else TlsFiles.from_env()
+    if files.server_enabled and not address.startswith("unix:"):
+        return int(server.add_secure_port(address, files.server_credentials()))
+    return int(server.add_insecure_port(address))
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
@@ -113,6 +136,7 @@ __all__ = [
     "add_trace_ids",
     "configure_logging",
     "configure_service",
+    "listen",
     "new_server",
     "run_until_stopped",
     "set_serving",

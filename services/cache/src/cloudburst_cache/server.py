@@ -22,8 +22,9 @@ from typing import TypeVar
 import grpc
 import grpc.aio
 import structlog
-from cloudburst_protocol import config
+from cloudburst_protocol.auth import service_credentials
 from cloudburst_protocol.bulk import MIN_BYTES, BulkDir
+from cloudburst_protocol.channels import aio_channel
 from cloudburst_protocol.errors import CloudburstError, UnavailableError
 from cloudburst_protocol.gen import (
     cache_pb2,
@@ -33,7 +34,7 @@ from cloudburst_protocol.gen import (
     scheduler_pb2_grpc,
 )
 from cloudburst_protocol.grpc_errors import error_from_rpc
-from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
+from cloudburst_protocol.runtime import listen, new_server, run_until_stopped, set_serving
 
 from cloudburst_cache.backends import StorageBackend, Versioned, open_backend
 from cloudburst_cache.lending import Lender
@@ -338,9 +339,7 @@ class NodeCache:
         self.settings = settings
         self.bulk = BulkDir.from_env()
         self.state = NodeCacheState(settings.max_bytes, release=self._release)
-        self._channel = grpc.aio.insecure_channel(
-            settings.authority_address, options=config.CHANNEL_OPTIONS
-        )
+        self._channel = aio_channel(settings.authority_address, service_credentials())
         self.authority = cache_pb2_grpc.CacheStub(self._channel)
         self._requests: asyncio.Queue[cache_pb2.SubscribeRequest] = asyncio.Queue()
         self._fetching: dict[str, asyncio.Future[tuple[cache_pb2.KeyUpdate, Encoded]]] = {}
@@ -608,9 +607,7 @@ class NodeCache:
     # locality reports
 
     async def _report_keys(self) -> None:
-        channel = grpc.aio.insecure_channel(
-            self.settings.scheduler_address, options=config.CHANNEL_OPTIONS
-        )
+        channel = aio_channel(self.settings.scheduler_address, service_credentials())
         stub = scheduler_pb2_grpc.SchedulerStub(channel)
         try:
             while True:
@@ -693,7 +690,7 @@ class CacheServer:
         self.node: NodeCache | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._expirer: asyncio.Task[None] | None = None
-        self._server, self._health = new_server()
+        self._server, self._health = new_server("the cache")
         servicer: cache_pb2_grpc.CacheServicer
         if settings.role == "node":
             if not settings.authority_address:
@@ -717,7 +714,7 @@ class CacheServer:
         if self.node is not None:
             await self.node.start()
         for address in self.settings.listen:
-            port = self._server.add_insecure_port(address)
+            port = listen(self._server, address)
             if port == 0:
                 raise OSError(f"cache cannot listen on {address}")
             if not address.startswith("unix:"):

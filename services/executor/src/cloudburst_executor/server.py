@@ -17,8 +17,10 @@ import grpc
 import grpc.aio
 import structlog
 from cloudburst_lattices import lww_payload
-from cloudburst_protocol import config, serializer, tracing, values
+from cloudburst_protocol import serializer, tracing, values
+from cloudburst_protocol.auth import service_credentials
 from cloudburst_protocol.bulk import BulkDir, Data
+from cloudburst_protocol.channels import aio_channel, sync_channel
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import (
     CallTimeoutError,
@@ -39,7 +41,7 @@ from cloudburst_protocol.gen import (
 )
 from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.keys import FN_BODY
-from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
+from cloudburst_protocol.runtime import listen, new_server, run_until_stopped, set_serving
 from opentelemetry import trace
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
@@ -95,7 +97,7 @@ class SchedulerLink:
         self.executor = executor
         self.address = address
         self.scheduler_id = ""
-        self._channel = grpc.aio.insecure_channel(address, options=config.CHANNEL_OPTIONS)
+        self._channel = aio_channel(address, service_credentials())
         self._stub = scheduler_pb2_grpc.SchedulerStub(self._channel)
         self._call: grpc.aio.StreamStreamCall[Any, Any] | None = None
         self._write_lock = asyncio.Lock()
@@ -177,7 +179,7 @@ class PeerLinks:
             if call is None or call.done():
                 channel = self._channels.get(address)
                 if channel is None:
-                    channel = grpc.aio.insecure_channel(address, options=config.CHANNEL_OPTIONS)
+                    channel = aio_channel(address, service_credentials())
                     self._channels[address] = channel
                 call = executor_pb2_grpc.ExecutorStub(channel).Deliver(wait_for_ready=True)
                 self._calls[address] = call
@@ -288,18 +290,14 @@ class ExecutorServer:
         self.queue: asyncio.Queue[Work] = asyncio.Queue()
         self._user: UserThread | None = None
         self._tracing = tracing.enabled()
-        self._cache_channel = grpc.aio.insecure_channel(
-            settings.cache_address, options=config.CHANNEL_OPTIONS
-        )
+        self._cache_channel = aio_channel(settings.cache_address, service_credentials())
         self.cache = cache_pb2_grpc.CacheStub(self._cache_channel)
         self.results = ResultWriter(self.cache, int(settings.result_ttl_s * 1000))
         self.values = ValueCache()
         self.bulk = BulkDir.from_env()
         # User code runs in a worker thread and talks to the store synchronously.
-        self._sync_cache_channel = grpc.insecure_channel(
-            settings.cache_address, options=config.CHANNEL_OPTIONS
-        )
-        self._server, self._health = new_server()
+        self._sync_cache_channel = sync_channel(settings.cache_address, service_credentials())
+        self._server, self._health = new_server("the executor")
         executor_pb2_grpc.add_ExecutorServicer_to_server(ExecutorServicer(self), self._server)
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -312,7 +310,7 @@ class ExecutorServer:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._user = UserThread(self._loop)
-        port = self._server.add_insecure_port(self.settings.bind_address)
+        port = listen(self._server, self.settings.bind_address)
         if port == 0:
             raise OSError(f"executor cannot listen on {self.settings.bind_address}")
         self.address = f"{self.settings.advertise_host}:{port}"

@@ -23,9 +23,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import grpc
-from cloudburst_protocol import config
-from cloudburst_protocol.errors import CloudburstError
+from cloudburst_protocol import auth, config
+from cloudburst_protocol.channels import sync_channel
+from cloudburst_protocol.errors import AuthenticationError, CloudburstError
 from cloudburst_protocol.gen import common_pb2, management_pb2_grpc
+from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.runtime import process_exists
 
 from cloudburst_management.settings import EXECUTORS_ENV, NODES_ENV, default_executors
@@ -72,6 +74,7 @@ class ClusterState:
     executors: int
     started_at: float
     nodes: int = 1
+    tls: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,19 @@ class LocalCluster:
         )
         self._process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def credentials(self) -> auth.Credentials:
+        """What this process presents to the cluster: the admin token in the cluster's own
+        token file (``home/token``), else ``CLOUDBURST_TOKEN``."""
+        path = self.home / auth.TOKEN_FILE
+        try:
+            token = path.read_text().strip()
+        except OSError:
+            token = ""
+        if token:
+            return auth.Credentials(token, str(path))
+        return auth.client_credentials(self.home)
+
     # -- paths --------------------------------------------------------------------------------
 
     @property
@@ -143,10 +159,13 @@ class LocalCluster:
                     progress("cleaning up a stale cluster")
                 self._kill_group(state)
             self._check_ports()
+            secrets = auth.ensure_local_secrets(self.home)
             self.log_dir.mkdir(parents=True, exist_ok=True)
             env = dict(os.environ)
             env.update(
                 {
+                    config.ADMIN_TOKEN_ENV: secrets.admin_token,
+                    config.CLUSTER_SECRET_ENV: secrets.cluster_secret,
                     config.HOST_ENV: self.host,
                     config.SCHEDULER_PORT_ENV: str(self.scheduler_port),
                     config.MANAGEMENT_PORT_ENV: str(self.management_port),
@@ -181,6 +200,7 @@ class LocalCluster:
                 executors=self.executors,
                 nodes=self.nodes,
                 started_at=time.time(),
+                tls=bool(env.get(config.TLS_CERT_ENV)),
             )
             self._write_state(state)
             try:
@@ -207,7 +227,7 @@ class LocalCluster:
         state = state or self.read_state()
         if state is None or not _alive(state.pid):
             return None
-        return cluster_status(state.management_address, timeout)
+        return cluster_status(state.management_address, timeout, self.credentials)
 
     def read_state(self) -> ClusterState | None:
         path = self.home / STATE_FILE
@@ -253,7 +273,7 @@ class LocalCluster:
 
     @contextlib.contextmanager
     def _management(self, state: ClusterState) -> Iterator[management_pb2_grpc.ManagementStub]:
-        with grpc.insecure_channel(state.management_address) as channel:
+        with sync_channel(state.management_address, self.credentials) as channel:
             yield management_pb2_grpc.ManagementStub(channel)
 
     def _check_ports(self) -> None:
@@ -342,14 +362,24 @@ class LocalCluster:
             (self.home / STATE_FILE).unlink()
 
 
-def cluster_status(management_address: str, timeout: float = 2.0) -> ClusterInfo | None:
+def cluster_status(
+    management_address: str, timeout: float = 2.0, credentials: auth.Credentials | None = None
+) -> ClusterInfo | None:
     """What the management service at ``management_address`` reports (any cluster: local,
-    or containers with management in observer mode), or ``None`` if it does not answer."""
+    or containers with management in observer mode), or ``None`` if it does not answer.
+    Raises :class:`AuthenticationError` if it answers but refuses the credentials (by
+    default the client's: ``CLOUDBURST_TOKEN`` or ``$CLOUDBURST_HOME/token``)."""
+    credentials = credentials or auth.client_credentials()
     try:
-        with grpc.insecure_channel(management_address) as channel:
+        with sync_channel(management_address, credentials) as channel:
             stub = management_pb2_grpc.ManagementStub(channel)
             reply = stub.Status(common_pb2.Empty(), timeout=timeout)
-    except grpc.RpcError:
+    except grpc.RpcError as exc:
+        error = error_from_rpc(exc, management_address)
+        if isinstance(error, AuthenticationError):
+            raise AuthenticationError(
+                f"{error} (this client's token came from {credentials.source})"
+            ) from None
         return None
     return ClusterInfo(
         ready=reply.ready,

@@ -13,13 +13,15 @@ import grpc
 import grpc.aio
 import structlog
 from cloudburst_protocol import config
+from cloudburst_protocol.auth import service_credentials
+from cloudburst_protocol.channels import aio_channel
 from cloudburst_protocol.gen import (
     common_pb2,
     management_pb2,
     management_pb2_grpc,
     scheduler_pb2_grpc,
 )
-from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
+from cloudburst_protocol.runtime import listen, new_server, run_until_stopped, set_serving
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cloudburst_management.local import ClusterInfo, ServiceInfo
@@ -56,7 +58,7 @@ class Observer:
     def _channel(self, address: str) -> grpc.aio.Channel:
         channel = self._channels.get(address)
         if channel is None:
-            channel = grpc.aio.insecure_channel(address, options=PROBE_CHANNEL_OPTIONS)
+            channel = aio_channel(address, service_credentials(), options=PROBE_CHANNEL_OPTIONS)
             self._channels[address] = channel
         return channel
 
@@ -150,9 +152,9 @@ async def serve_observer(settings: ManagementSettings) -> int:
     if settings.observe is None:
         raise ValueError("serve_observer needs observer settings (CLOUDBURST_MANAGEMENT_MODE)")
     observer = Observer(settings, settings.observe)
-    server, health = new_server()
+    server, health = new_server("the management")
     management_pb2_grpc.add_ManagementServicer_to_server(ObserverServicer(observer), server)
-    if server.add_insecure_port(settings.address) == 0:
+    if listen(server, settings.address) == 0:
         raise OSError(f"management cannot listen on {settings.address}")
     await server.start()
     await set_serving(health, True)

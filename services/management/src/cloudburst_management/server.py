@@ -17,13 +17,15 @@ import grpc
 import grpc.aio
 import structlog
 from cloudburst_protocol import config
+from cloudburst_protocol.auth import service_credentials
+from cloudburst_protocol.channels import aio_channel
 from cloudburst_protocol.gen import (
     common_pb2,
     management_pb2,
     management_pb2_grpc,
     scheduler_pb2_grpc,
 )
-from cloudburst_protocol.runtime import new_server, set_serving
+from cloudburst_protocol.runtime import listen, new_server, set_serving
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cloudburst_management.settings import ManagementSettings
@@ -171,7 +173,7 @@ class Supervisor:
     async def _health(self, address: str, timeout: float = 1.0) -> bool:
         channel = self._channels.get(address)
         if channel is None:
-            channel = self._channels[address] = grpc.aio.insecure_channel(address)
+            channel = self._channels[address] = aio_channel(address, service_credentials())
         try:
             reply = await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=timeout
@@ -195,7 +197,9 @@ class Supervisor:
                 continue
             channel = self._channels.get(child.address)
             if channel is None:
-                channel = self._channels[child.address] = grpc.aio.insecure_channel(child.address)
+                channel = self._channels[child.address] = aio_channel(
+                    child.address, service_credentials()
+                )
             with contextlib.suppress(TimeoutError, grpc.RpcError):
                 await asyncio.wait_for(
                     channel.channel_ready(), max(0.05, deadline - time.monotonic())
@@ -210,7 +214,7 @@ class Supervisor:
         assert child.process is not None
         channel = self._channels.get(self.settings.scheduler_address)
         if channel is None:
-            channel = grpc.aio.insecure_channel(self.settings.scheduler_address)
+            channel = aio_channel(self.settings.scheduler_address, service_credentials())
             self._channels[self.settings.scheduler_address] = channel
         try:
             status = await scheduler_pb2_grpc.SchedulerStub(channel).Status(
@@ -311,11 +315,11 @@ async def serve(settings: ManagementSettings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop_event.set)
     supervisor = Supervisor(settings)
-    server, health = new_server()
+    server, health = new_server("the management")
     management_pb2_grpc.add_ManagementServicer_to_server(
         ManagementServicer(supervisor, stop_event), server
     )
-    if server.add_insecure_port(settings.address) == 0:
+    if listen(server, settings.address) == 0:
         raise OSError(f"management cannot listen on {settings.address}")
     await server.start()
     await set_serving(health, True)

@@ -13,7 +13,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from cloudburst_protocol.errors import FunctionNotFoundError, InvalidDagError
+from cloudburst_protocol.errors import FunctionNotFoundError, InvalidArgumentError, InvalidDagError
+from cloudburst_protocol.keys import MAX_DAG_FUNCTIONS, check_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +46,17 @@ def validate_dag(
     """
     if not name or not name.strip():
         raise InvalidDagError("a DAG needs a non-empty name")
+    try:
+        check_name("DAG", name)
+    except InvalidArgumentError as exc:
+        raise InvalidDagError(str(exc)) from None
     fns = tuple(functions)
     if not fns:
         raise InvalidDagError(f"DAG {name!r} lists no functions")
+    if len(fns) > MAX_DAG_FUNCTIONS:
+        raise InvalidDagError(
+            f"DAG {name!r} lists {len(fns)} functions; a DAG has at most {MAX_DAG_FUNCTIONS}"
+        )
     seen: set[str] = set()
     for fn in fns:
         if not isinstance(fn, str) or not fn:

@@ -9,13 +9,15 @@ import hashlib
 import time
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
 import structlog
 from cloudburst_protocol import config, serializer, tracing, values
+from cloudburst_protocol.auth import service_credentials
 from cloudburst_protocol.bulk import BulkDir
+from cloudburst_protocol.channels import aio_channel
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import (
     CallTimeoutError,
@@ -36,8 +38,9 @@ from cloudburst_protocol.gen import (
     scheduler_pb2_grpc,
 )
 from cloudburst_protocol.grpc_errors import error_from_rpc
-from cloudburst_protocol.keys import DAG_KEY, FN_BODY, FN_NAME, check_user_key
-from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
+from cloudburst_protocol.keys import DAG_KEY, FN_BODY, FN_NAME, check_name, check_user_key
+from cloudburst_protocol.runtime import listen, new_server, run_until_stopped, set_serving
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
@@ -82,6 +85,30 @@ class PendingCall:
     executors: frozenset[str]
 
 
+Record = scheduler_pb2.FunctionRecord | scheduler_pb2.DagRecord
+RecordT = TypeVar("RecordT", scheduler_pb2.FunctionRecord, scheduler_pb2.DagRecord)
+
+
+def _record(kind: type[RecordT], key: str, lattice: bytes | None) -> RecordT | None:
+    """A registry record read from the store, or ``None`` if absent, deleted, or not a
+    record at all (logged: only the cluster's services can write these keys, so that is a
+    bug or tampering, and it must neither crash the scheduler nor run anything)."""
+    if lattice is None:
+        return None
+    try:
+        record = kind.FromString(values.unwrap_encoded(lattice))
+    except Exception as exc:  # a record of the wrong shape is skipped, never trusted
+        log.warning("skipping a malformed registry record", key=key, error=repr(exc)[:200])
+        return None
+    return None if record.deleted else record
+
+
+def _shape(name: str, record: scheduler_pb2.DagRecord) -> DagShape:
+    return validate_dag(
+        name, list(record.functions), [(e.source, e.target) for e in record.connections]
+    )
+
+
 class Metadata:
     """Functions and DAGs, cached in memory and kept in the store (the source of truth, so
     several schedulers and restarts agree)."""
@@ -96,8 +123,8 @@ class Metadata:
         reply = await self._cache.Get(cache_pb2.CacheGetRequest(keys=[key]), timeout=10)
         return reply.entries[0].lattice if reply.entries else None
 
-    async def _put(self, key: str, value: Any) -> None:
-        lattice = values.wrap(value, self._clock)
+    async def _put(self, key: str, record: Record) -> None:
+        lattice = values.wrap_encoded(record.SerializeToString(), self._clock)
         await self._cache.Put(
             cache_pb2.CachePutRequest(entries=[cache_pb2.KeyLattice(key=key, lattice=lattice)]),
             timeout=10,
@@ -126,11 +153,7 @@ class Metadata:
             log.error("storing a call's error failed", call_id=call_id, error=str(exc)[:200])
 
     async def register_function(self, name: str, body: bytes, kind: int) -> str:
-        if not name or name != name.strip() or "/" in name:
-            raise InvalidArgumentError(
-                f"invalid function name {name!r}: use a non-empty name without '/' or "
-                "surrounding spaces"
-            )
+        check_name("function", name)
         if not body:
             raise InvalidArgumentError(f"function {name!r} has an empty body")
         stored = bytes([kind]) + body  # the executor reads the kind from the first byte
@@ -146,7 +169,7 @@ class Metadata:
             ),
             timeout=10,
         )
-        await self._put(FN_NAME + name, (digest, kind))
+        await self._put(FN_NAME + name, scheduler_pb2.FunctionRecord(digest=digest, kind=kind))  # type: ignore[arg-type]  # the kind is a FunctionKind value
         self.functions[name] = FunctionEntry(digest, kind)
         return digest
 
@@ -154,31 +177,33 @@ class Metadata:
         entry = self.functions.get(name)
         if entry is None:
             stored = await self._get(FN_NAME + name)
-            if stored is None or values.unwrap(stored) is None:
+            record = _record(scheduler_pb2.FunctionRecord, FN_NAME + name, stored)
+            if record is None:
                 raise FunctionNotFoundError(f"function {name!r} is not registered")
-            digest, kind = values.unwrap(stored)
-            entry = self.functions[name] = FunctionEntry(digest, kind)
+            entry = self.functions[name] = FunctionEntry(record.digest, record.kind)
         return entry
 
     async def delete_function(self, name: str) -> None:
         await self.function(name)
-        await self._put(FN_NAME + name, None)
+        await self._put(FN_NAME + name, scheduler_pb2.FunctionRecord(deleted=True))
         self.functions.pop(name, None)
 
-    async def _records(self, namespace: str, prefix: str = "") -> dict[str, Any]:
+    async def _records(
+        self, namespace: str, kind: type[RecordT], prefix: str = ""
+    ) -> dict[str, RecordT]:
         """The live records under ``namespace`` whose names start with ``prefix``, by name
-        (a deleted record is stored as ``None`` and left out)."""
+        (deleted records, and records that do not decode, are left out)."""
         reply = await self._cache.ListKeys(
             cache_pb2.ListKeysRequest(prefix=namespace + prefix), timeout=10
         )
         if not reply.keys:
             return {}
         stored = await self._cache.Get(cache_pb2.CacheGetRequest(keys=reply.keys), timeout=10)
-        records = {e.key[len(namespace) :]: values.unwrap(e.lattice) for e in stored.entries}
-        return {name: value for name, value in records.items() if value is not None}
+        records = {e.key[len(namespace) :]: _record(kind, e.key, e.lattice) for e in stored.entries}
+        return {name: record for name, record in records.items() if record is not None}
 
     async def function_names(self, prefix: str) -> list[str]:
-        return sorted(await self._records(FN_NAME, prefix))
+        return sorted(await self._records(FN_NAME, scheduler_pb2.FunctionRecord, prefix))
 
     async def register_dag(
         self, name: str, functions: list[str], connections: list[tuple[str, str]]
@@ -189,8 +214,15 @@ class Metadata:
                 await self.function(fn)
                 registered.add(fn)
         shape = validate_dag(name, functions, connections, registered)
-        replaced = name in self.dags or await self._get(DAG_KEY + name) is not None
-        await self._put(DAG_KEY + name, (list(shape.functions), list(shape.connections)))
+        previous = await self._get(DAG_KEY + name)
+        replaced = name in self.dags or (
+            _record(scheduler_pb2.DagRecord, DAG_KEY + name, previous) is not None
+        )
+        record = scheduler_pb2.DagRecord(
+            functions=shape.functions,
+            connections=[scheduler_pb2.Edge(source=s, target=t) for s, t in shape.connections],
+        )
+        await self._put(DAG_KEY + name, record)
         self.dags[name] = shape
         return replaced
 
@@ -198,29 +230,33 @@ class Metadata:
         shape = self.dags.get(name)
         if shape is None:
             stored = await self._get(DAG_KEY + name)
-            definition = values.unwrap(stored) if stored is not None else None
-            if definition is None:
+            record = _record(scheduler_pb2.DagRecord, DAG_KEY + name, stored)
+            if record is None:
                 raise DagNotFoundError(f"DAG {name!r} is not registered")
-            functions, connections = definition
-            shape = self.dags[name] = validate_dag(name, functions, [tuple(c) for c in connections])
+            shape = self.dags[name] = _shape(name, record)
         return shape
 
     async def delete_dag(self, name: str) -> None:
         await self.dag(name)
-        await self._put(DAG_KEY + name, None)
+        await self._put(DAG_KEY + name, scheduler_pb2.DagRecord(deleted=True))
         self.dags.pop(name, None)
 
     async def snapshot(self) -> tuple[dict[str, str], dict[str, str]]:
         """Every registered function's digest and DAG's version, read from the store."""
-        functions = {name: digest for name, (digest, _) in (await self._records(FN_NAME)).items()}
-        dags = {
-            name: validate_dag(name, fns, [tuple(e) for e in edges]).version
-            for name, (fns, edges) in (await self._records(DAG_KEY)).items()
+        functions = {
+            name: record.digest
+            for name, record in (await self._records(FN_NAME, scheduler_pb2.FunctionRecord)).items()
         }
+        dags: dict[str, str] = {}
+        for name, record in (await self._records(DAG_KEY, scheduler_pb2.DagRecord)).items():
+            try:
+                dags[name] = _shape(name, record).version
+            except CloudburstError as exc:
+                log.warning("skipping an invalid DAG record", dag=name, error=str(exc)[:200])
         return functions, dags
 
     async def dag_names(self, prefix: str) -> list[str]:
-        return sorted(await self._records(DAG_KEY, prefix))
+        return sorted(await self._records(DAG_KEY, scheduler_pb2.DagRecord, prefix))
 
 
 class SchedulerCore:
@@ -675,6 +711,25 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
             return
         hello = first.hello
         handle = ExecutorHandle(hello.executor_id, hello.address, hello.node_id, hello.pid)
+        holder = self.core.executors.get(handle.executor_id)
+        # An id already attached is not taken over while its holder is alive.
+        if (
+            holder is not None
+            and (holder.address, holder.pid) != (handle.address, handle.pid)
+            and await _serving(holder.address)
+        ):
+            log.warning(
+                "refused an executor id that is attached and alive",
+                executor_id=handle.executor_id,
+                holder=holder.address,
+                newcomer=handle.address,
+            )
+            await context.abort(
+                grpc.StatusCode.ALREADY_EXISTS,
+                f"executor id {handle.executor_id!r} is attached from {holder.address}, "
+                "which is alive",
+            )
+            return
         # Attach first so later registrations reach the outbox, then send the registry
         # snapshot before anything queued there, then welcome: the executor serves direct
         # calls only once it knows the registry.
@@ -754,18 +809,30 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
         )
 
 
+async def _serving(address: str, timeout: float = 1.0) -> bool:
+    """Whether the server at ``address`` answers its health check as serving."""
+    channel = aio_channel(address, service_credentials())
+    try:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=timeout
+        )
+    except grpc.RpcError:
+        return False
+    finally:
+        await channel.close()
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
 class SchedulerServer:
     """The scheduler process: start, serve, stop gracefully."""
 
     def __init__(self, settings: SchedulerSettings) -> None:
         self.settings = settings
-        self._channel = grpc.aio.insecure_channel(
-            settings.cache_address, options=config.CHANNEL_OPTIONS
-        )
+        self._channel = aio_channel(settings.cache_address, service_credentials())
         cache = cache_pb2_grpc.CacheStub(self._channel)
         clock = HybridClock()
         self.core = SchedulerCore(settings, Metadata(cache, clock))
-        self._server, self._health = new_server()
+        self._server, self._health = new_server("the scheduler")
         scheduler_pb2_grpc.add_SchedulerServicer_to_server(
             SchedulerServicer(self.core, cache, clock), self._server
         )
@@ -778,7 +845,7 @@ class SchedulerServer:
             raise CloudburstError(
                 f"scheduler cannot reach the cache at {self.settings.cache_address}"
             ) from None
-        self.port = self._server.add_insecure_port(self.settings.address)
+        self.port = listen(self._server, self.settings.address)
         if self.port == 0:
             raise OSError(f"scheduler cannot listen on {self.settings.address}")
         await self._server.start()

@@ -25,6 +25,8 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNAVAILABLE: _ClassVar[ErrorCode]
     STALE_LEASE: _ClassVar[ErrorCode]
     SNAPSHOT_EXPIRED: _ClassVar[ErrorCode]
+    UNAUTHENTICATED: _ClassVar[ErrorCode]
+    PERMISSION_DENIED: _ClassVar[ErrorCode]
 
 class Consistency(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -48,6 +50,8 @@ INTERNAL: ErrorCode
 UNAVAILABLE: ErrorCode
 STALE_LEASE: ErrorCode
 SNAPSHOT_EXPIRED: ErrorCode
+UNAUTHENTICATED: ErrorCode
+PERMISSION_DENIED: ErrorCode
 NORMAL: Consistency
 SINGLE: Consistency
 MULTI: Consistency

@@ -315,3 +315,23 @@ class SchedulerStatus(_message.Message):
     pending_calls: int
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
     def __init__(self, scheduler_id: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., functions: _Optional[int] = ..., dags: _Optional[int] = ..., pending_calls: _Optional[int] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ...) -> None: ...
+
+class FunctionRecord(_message.Message):
+    __slots__ = ("digest", "kind", "deleted")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    kind: FunctionKind
+    deleted: bool
+    def __init__(self, digest: _Optional[str] = ..., kind: _Optional[_Union[FunctionKind, str]] = ..., deleted: _Optional[bool] = ...) -> None: ...
+
+class DagRecord(_message.Message):
+    __slots__ = ("functions", "connections", "deleted")
+    FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
+    CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    functions: _containers.RepeatedScalarFieldContainer[str]
+    connections: _containers.RepeatedCompositeFieldContainer[Edge]
+    deleted: bool
+    def __init__(self, functions: _Optional[_Iterable[str]] = ..., connections: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ..., deleted: _Optional[bool] = ...) -> None: ...
