@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections import deque
 from pathlib import Path
@@ -15,6 +16,7 @@ from cloudburst_protocol.errors import CloudburstError
 from rich.table import Table
 
 from cloudburst_cli._output import console, errors, fail
+from cloudburst_cli._tls import ensure_local_tls
 
 HomeOption = Annotated[
     Path | None,
@@ -58,11 +60,22 @@ def up(
         ),
     ] = 1,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the cluster.")] = 60.0,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Encrypt every connection: make a private CA and certificates under "
+            "$CLOUDBURST_HOME/tls (mutual TLS between services and clients).",
+        ),
+    ] = False,
     home: HomeOption = None,
 ) -> None:
     """Start a local cluster (storage, scheduler, management; per node a cache and executors)
     and wait until it is ready."""
     cluster = LocalCluster(home=home, executors=executors, nodes=nodes)
+    certificates = ensure_local_tls(cluster.home) if tls else None
+    if certificates is not None:
+        os.environ.update(certificates.service_env())
     try:
         with errors.status("starting the cluster…") as spinner:
             result = cluster.up(timeout=timeout, progress=lambda m: spinner.update(m + "…"))
@@ -72,6 +85,9 @@ def up(
         console.print("[yellow]a cluster is already running[/]")
     console.print(_services_table(result.info))
     console.print(f"logs: {cluster.log_dir}")
+    if certificates is not None:
+        exports = " ".join(f"{k}={v}" for k, v in certificates.client_env().items())
+        console.print(f"TLS on; cbctl finds the certificates, other clients set: {exports}")
 
 
 def down(home: HomeOption = None) -> None:

@@ -10,6 +10,7 @@ errors into one line on stderr and exit status 1.
 from __future__ import annotations
 
 import typer
+from cloudburst_protocol import config
 
 from cloudburst_cli import _cluster, _functions, _state, _trace
 from cloudburst_cli._client import (
@@ -20,6 +21,7 @@ from cloudburst_cli._client import (
 )
 from cloudburst_cli._dags import dag_app
 from cloudburst_cli._functions import functions_app
+from cloudburst_cli._tls import adopt_local_tls
 
 _EXAMPLES = """\
 Examples:
@@ -61,6 +63,7 @@ def _global_options(
 ) -> None:
     """Cloudburst: low-latency, stateful functions-as-a-service."""
     ctx.obj = Settings(address=address, connect_timeout=connect_timeout)
+    adopt_local_tls(config.home())
 
 
 app.command(rich_help_panel="Local cluster")(_cluster.up)
