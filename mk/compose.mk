@@ -7,10 +7,14 @@ COMPOSE_WAIT_S ?= 180
 # docker compose (v2) where it is installed, else docker-compose (v1): the file suits both.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
 COMPOSE_CMD = $(COMPOSE) --project-name $(COMPOSE_PROJECT) --file $(COMPOSE_FILE)
+# The cluster's secret and the host's admin token ($CLOUDBURST_HOME/token), which compose
+# reads from the .env beside the file (docs/security.md).
+COMPOSE_SECRETS := compose/.env
 
 .PHONY: compose-up compose-down
 
-compose-up: images  ## Start the compose cluster (2 nodes x 2 executors) and wait until it is healthy
+compose-up: images install  ## Start the compose cluster (2 nodes x 2 executors) and wait until it is healthy
+	$(VENV)/bin/python -m cloudburst_management.secrets_file $(COMPOSE_SECRETS)
 	@services=$$($(COMPOSE_CMD) config --services | wc -l); \
 	$(COMPOSE_CMD) up --detach --remove-orphans && \
 	bash compose/wait-healthy.sh $(COMPOSE_PROJECT) $$services $(COMPOSE_WAIT_S)
@@ -22,4 +26,6 @@ compose-up: images  ## Start the compose cluster (2 nodes x 2 executors) and wai
 	@echo "  stop:   make compose-down"
 
 compose-down:  ## Stop the compose cluster; remove its containers, network and volumes
+	CLOUDBURST_CLUSTER_SECRET=$${CLOUDBURST_CLUSTER_SECRET:-unused-by-down} \
+	CLOUDBURST_ADMIN_TOKEN=$${CLOUDBURST_ADMIN_TOKEN:-unused-by-down} \
 	$(COMPOSE_CMD) down --volumes --remove-orphans --timeout 10

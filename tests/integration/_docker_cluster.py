@@ -24,8 +24,9 @@ from typing import Any
 
 import docker  # type: ignore[import-untyped]
 import docker.errors  # type: ignore[import-untyped]
-import grpc
 import yaml
+from cloudburst_protocol import auth, config
+from cloudburst_protocol.channels import sync_channel
 from cloudburst_protocol.gen import common_pb2, management_pb2, management_pb2_grpc
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
@@ -302,13 +303,22 @@ class ServiceSpec:
     publish: tuple[int, ...]
 
 
-_VARIABLE = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+_VARIABLE = re.compile(r"\$\{(\w+)(?::?[-?]([^}]*))?\}")
+
+
+def auth_variables() -> dict[str, str]:
+    """The compose file's credentials for this test session: the session's cluster secret,
+    and its client token as the admin token (tests/conftest.py sets both)."""
+    return {
+        config.CLUSTER_SECRET_ENV: os.environ[config.CLUSTER_SECRET_ENV],
+        config.ADMIN_TOKEN_ENV: os.environ[config.TOKEN_ENV],
+    }
 
 
 def compose_services(variables: Mapping[str, str] | None = None) -> dict[str, ServiceSpec]:
     """The services of compose/docker-compose.yml in start order (each after those it
     depends on), with ``${VAR:-default}`` taken from ``variables`` or the default."""
-    given = dict(variables or {})
+    given = {**auth_variables(), **(variables or {})}
     text = _VARIABLE.sub(
         lambda m: given.get(m.group(1), m.group(2) or ""), COMPOSE_FILE.read_text()
     )
@@ -412,7 +422,7 @@ def check_seed_output(done: subprocess.CompletedProcess[str]) -> None:
 
 def management_status(port: int) -> management_pb2.ClusterStatus:
     """Management's ``Status`` through its port published on 127.0.0.1."""
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    with sync_channel(f"127.0.0.1:{port}", auth.client_credentials()) as channel:
         status: management_pb2.ClusterStatus = management_pb2_grpc.ManagementStub(channel).Status(
             common_pb2.Empty(), timeout=10
         )

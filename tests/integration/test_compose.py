@@ -21,6 +21,7 @@ from ._docker_cluster import (
     COMPOSE_TEST_PREFIX,
     REPO,
     SESSION,
+    auth_variables,
     check_seed_output,
     compose_services,
     engine,
@@ -77,6 +78,7 @@ def test_compose_file_serves_the_seed_example(project: str) -> None:
         os.environ,
         CLOUDBURST_SCHEDULER_PORT=str(scheduler_port),
         CLOUDBURST_MANAGEMENT_PORT=str(management_port),
+        **auth_variables(),
     )
     command = [*compose, "--project-name", project, "--file", str(COMPOSE_FILE)]
 
