@@ -96,6 +96,8 @@ def reader(lib: Any, post: str, reply: str) -> list[int]:
 
 def run(calls: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as home:
+        # The SDK finds the cluster's token where `cbctl up` leaves it: in its home.
+        os.environ["CLOUDBURST_HOME"] = home
         os.environ["CLOUDBURST_PLACEMENT"] = "spread"
         os.environ["CLOUDBURST_TRACING"] = "off"
         cluster = LocalCluster(

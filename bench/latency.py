@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
+        # The SDK finds the cluster's token where `cbctl up` leaves it: in its home.
+        os.environ["CLOUDBURST_HOME"] = home
         cluster = LocalCluster(
             home=Path(home),
             executors=args.executors,

@@ -21,9 +21,22 @@ from rich.text import Text
 
 OURS = "cloudburst"
 TRACED = "cloudburst_tracing_on"
+UNAUTHENTICATED = "cloudburst_auth_off"
 PEERS = ("ray", "dask")
-NAMES = {OURS: "Cloudburst", TRACED: "Cloudburst, tracing on", "ray": "Ray", "dask": "Dask"}
-COLORS = {OURS: "#1f77b4", TRACED: "#9ecae1", "ray": "#ff7f0e", "dask": "#2ca02c"}
+NAMES = {
+    OURS: "Cloudburst",
+    TRACED: "Cloudburst, tracing on",
+    UNAUTHENTICATED: "Cloudburst, auth off",
+    "ray": "Ray",
+    "dask": "Dask",
+}
+COLORS = {
+    OURS: "#1f77b4",
+    TRACED: "#9ecae1",
+    UNAUTHENTICATED: "#c6dbef",
+    "ray": "#ff7f0e",
+    "dask": "#2ca02c",
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,25 @@ METRICS = (
         headline=False,
         chart=False,
         system=TRACED,
+    ),
+    # What authentication costs: the same calls with CLOUDBURST_AUTH=off (tracing off).
+    Metric(
+        "single_p50_noauth",
+        "1 single call p50, auth off",
+        "single",
+        "p50_ms",
+        headline=False,
+        chart=False,
+        system=UNAUTHENTICATED,
+    ),
+    Metric(
+        "dag_p50_noauth",
+        "2 DAG p50, auth off",
+        "dag",
+        "p50_ms",
+        headline=False,
+        chart=False,
+        system=UNAUTHENTICATED,
     ),
 )
 BY_KEY = {m.key: m for m in METRICS}
@@ -220,7 +252,7 @@ def table(report: dict) -> Table:
     grid.add_column("ours vs Dask", justify="right")
     for metric in METRICS:
         ours = value(report, OURS, metric)
-        if ours is None and metric.system == TRACED:
+        if ours is None and metric.system in (TRACED, UNAUTHENTICATED):
             continue
         grid.add_row(
             label(report, metric),

@@ -57,6 +57,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--no-tracing-row", action="store_true", help="skip the run with tracing on"
     )
+    parser.add_argument(
+        "--no-auth-row",
+        action="store_true",
+        help="skip the run with authentication off (what checking tokens costs)",
+    )
     parser.add_argument("--out-dir", type=Path, default=BENCH / "results")
     parser.add_argument("--name", default=None, help="file stem (default latest, quick: quick)")
     parser.add_argument("--cloudburst-python", type=Path, default=REPO / ".venv/bin/python")
@@ -192,6 +197,17 @@ def main() -> None:
             on = {**base_env, "CLOUDBURST_TRACING": "on"}
             group.append(
                 (render.TRACED, args.cloudburst_python, "cloudburst_bench.py", traced_workloads, on)
+            )
+        if traced_workloads and not args.no_auth_row:
+            open_env = {**base_env, "CLOUDBURST_TRACING": "off", "CLOUDBURST_AUTH": "off"}
+            group.append(
+                (
+                    render.UNAUTHENTICATED,
+                    args.cloudburst_python,
+                    "cloudburst_bench.py",
+                    traced_workloads,
+                    open_env,
+                )
             )
         groups.append(group)
     for peer in ("ray", "dask"):

@@ -120,6 +120,8 @@ def main() -> None:
     args = h.parse_args(__doc__.splitlines()[0])
     executors = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="cloudburst-bench-") as home:
+        # The SDK finds the cluster's token where `cbctl up` leaves it: in its home.
+        os.environ["CLOUDBURST_HOME"] = home
         cluster = LocalCluster(
             home=Path(home),
             executors=executors,
