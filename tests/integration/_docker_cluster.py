@@ -195,11 +195,12 @@ class Cluster:
         """Starts a container of ``cloudburst/<service>`` named ``name`` on the network
         (reachable as ``name`` and ``aliases``); each port of ``publish`` is mapped to a free
         port on 127.0.0.1 of the host. ``hostname`` sets the container's host name (what an
-        executor advertises), as compose's ``hostname:`` does."""
+        executor advertises), as compose's ``hostname:`` does. Every container gets the
+        session's credentials (:func:`auth_variables`) unless ``env`` sets its own."""
         extra = {"hostname": hostname} if hostname else {}
         container = DockerContainer(
             image(service),
-            env=dict(env or {}),
+            env={**auth_variables(), **(env or {})},
             network=self.network,
             network_aliases=[name, *aliases],
             labels={**LABELS, "org.cloudburst.test-role": name},

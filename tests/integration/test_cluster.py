@@ -13,8 +13,17 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import pytest
 from cloudburst import CloudburstConnection, CloudburstReference
+from cloudburst_protocol import auth
+from cloudburst_protocol.channels import sync_channel
+from cloudburst_protocol.gen import (
+    common_pb2,
+    management_pb2_grpc,
+    scheduler_pb2,
+    scheduler_pb2_grpc,
+)
 
 from ._docker_cluster import (
     MANAGEMENT_PORT,
@@ -193,3 +202,25 @@ def test_state_is_shared_across_nodes(cluster: Cluster, spread: CloudburstConnec
     seen = spread.call_dag("host_ref", {"host_ref_1": ref, "host_ref_3": ref}).get()
     assert {node(i) for i, _ in seen} == {"node1", "node2"}, seen
     assert [v for _, v in seen] == [host_value, host_value]
+
+
+def test_the_published_ports_refuse_strangers(cluster: Cluster) -> None:
+    """Without a token, and with a wrong one, the containers' scheduler and management refuse
+    every call (UNAUTHENTICATED); with the session's admin token they answer."""
+    scheduler = f"127.0.0.1:{cluster.published_port('scheduler', SCHEDULER_PORT)}"
+    management = f"127.0.0.1:{cluster.published_port('management', MANAGEMENT_PORT)}"
+    for credentials in (auth.Credentials(None, "none"), auth.Credentials("wrong", "test")):
+        with sync_channel(scheduler, credentials) as channel:
+            stub = scheduler_pb2_grpc.SchedulerStub(channel)
+            with pytest.raises(grpc.RpcError) as listing:
+                stub.ListFunctions(scheduler_pb2.ListRequest(), timeout=10)
+            assert listing.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with sync_channel(management, credentials) as channel:
+            stub = management_pb2_grpc.ManagementStub(channel)
+            with pytest.raises(grpc.RpcError) as shutdown:
+                stub.Shutdown(common_pb2.Empty(), timeout=10)
+            assert shutdown.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with sync_channel(scheduler, auth.client_credentials()) as channel:
+        scheduler_pb2_grpc.SchedulerStub(channel).ListFunctions(
+            scheduler_pb2.ListRequest(), timeout=10
+        )
