@@ -140,44 +140,38 @@ def _aio_details(details: Any, metadata: tuple[tuple[str, str], ...]) -> grpc.ai
     )
 
 
-class _AioUnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _AioAuth:
+    """Adds the credentials' metadata to a call of an asyncio channel. grpc.aio files each
+    interceptor under one kind of call only, so there is one subclass per kind."""
+
     def __init__(self, metadata: tuple[tuple[str, str], ...]) -> None:
         self._metadata = metadata
 
-    async def intercept_unary_unary(
-        self, continuation: Callable[..., Any], details: Any, request: Any
-    ) -> Any:
+    async def _go(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
         return await continuation(_aio_details(details, self._metadata), request)
 
 
-class _AioUnaryStream(grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
-    def __init__(self, metadata: tuple[tuple[str, str], ...]) -> None:
-        self._metadata = metadata
-
-    async def intercept_unary_stream(
-        self, continuation: Callable[..., Any], details: Any, request: Any
-    ) -> Any:
-        return await continuation(_aio_details(details, self._metadata), request)
+class _AioUnaryUnary(_AioAuth, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await self._go(continuation, details, request)
 
 
-class _AioStreamUnary(grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
-    def __init__(self, metadata: tuple[tuple[str, str], ...]) -> None:
-        self._metadata = metadata
-
-    async def intercept_stream_unary(
-        self, continuation: Callable[..., Any], details: Any, requests: Any
-    ) -> Any:
-        return await continuation(_aio_details(details, self._metadata), requests)
+class _AioUnaryStream(_AioAuth, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await self._go(continuation, details, request)
 
 
-class _AioStreamStream(grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
-    def __init__(self, metadata: tuple[tuple[str, str], ...]) -> None:
-        self._metadata = metadata
+class _AioStreamUnary(_AioAuth, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_stream_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await self._go(continuation, details, request)
 
-    async def intercept_stream_stream(
-        self, continuation: Callable[..., Any], details: Any, requests: Any
-    ) -> Any:
-        return await continuation(_aio_details(details, self._metadata), requests)
+
+class _AioStreamStream(_AioAuth, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_stream_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await self._go(continuation, details, request)
+
+
+_AIO_KINDS = (_AioUnaryUnary, _AioUnaryStream, _AioStreamUnary, _AioStreamStream)
 
 
 def _tls_for(address: str, tls: TlsFiles | None) -> TlsFiles | None:
@@ -215,16 +209,7 @@ def aio_channel(
     """An asyncio channel to ``address`` presenting ``credentials`` on every call."""
     options = config.channel_options() if options is None else options
     metadata = credentials.metadata()
-    interceptors = (
-        [
-            _AioUnaryUnary(metadata),
-            _AioUnaryStream(metadata),
-            _AioStreamUnary(metadata),
-            _AioStreamStream(metadata),
-        ]
-        if metadata
-        else None
-    )
+    interceptors = [kind(metadata) for kind in _AIO_KINDS] if metadata else None
     files = _tls_for(address, tls)
     if files is not None:
         return grpc.aio.secure_channel(
