@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
@@ -70,8 +69,6 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         # Whether any reader has shared the bulk directory (in containers none does): only
         # then are files of large values written ahead of their first read.
         self.sharing = False
-        # Writes that asked to expire: (when, key, the version's seq), soonest first.
-        self.expiries: list[tuple[float, str, int]] = []
 
     def lend_to(self, reader_id: str) -> Lend | None:
         """How to hand large values to a reader that sees bulk directory ``reader_id``."""
@@ -123,7 +120,7 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         try:
             for position, entry in enumerate(request.entries):
                 lattice, kept = taken.get(position, (entry.lattice, ""))
-                version = await self.backend.put(entry.key, lattice)
+                version = await self.backend.put(entry.key, lattice, entry.expire_ms)
                 exact = version.encoded == lattice
                 if kept and self.lender is not None and exact:
                     self.lender.hold(entry.key, version.seq, kept, len(lattice))
@@ -131,9 +128,6 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
                 elif self.lender is not None and self.sharing and len(version.encoded) >= MIN_BYTES:
                     with contextlib.suppress(OSError):  # the first read would write it instead
                         self.lender.prepare(entry.key, version.seq, version.encoded)
-                if entry.expire_ms:
-                    due = time.monotonic() + entry.expire_ms / 1000
-                    heapq.heappush(self.expiries, (due, entry.key, version.seq))
                 # Large values are not echoed back when the merge kept exactly what was sent.
                 echoed = b"" if exact else version.encoded
                 reply.entries.add(key=entry.key, lattice=echoed, seq=version.seq)
@@ -152,15 +146,7 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
 
     async def expire(self) -> int:
         """Deletes the keys whose expiry has come, unless written again since; how many."""
-        expired = 0
-        now = time.monotonic()
-        while self.expiries and self.expiries[0][0] <= now:
-            _, key, seq = heapq.heappop(self.expiries)
-            current = (await self.backend.get([key]))[0]
-            if current is not None and current.seq == seq:
-                await self.backend.delete(key)
-                expired += 1
-        return expired
+        return await self.backend.expire_due()
 
     async def ListKeys(
         self, request: cache_pb2.ListKeysRequest, context: grpc.aio.ServicerContext
@@ -701,7 +687,11 @@ class CacheServer:
             self.node = NodeCache(settings)
             servicer = NodeCacheServicer(self.node)
         else:
-            self.backend = backend if backend is not None else open_backend(settings.storage_url)
+            self.backend = (
+                backend
+                if backend is not None
+                else open_backend(settings.storage_url, settings.data_path, settings.fsync)
+            )
             self.authority = AuthorityServicer(self.backend, BulkDir.from_env())
             servicer = self.authority
         cache_pb2_grpc.add_CacheServicer_to_server(servicer, self._server)

@@ -74,6 +74,9 @@ class LatticeStore:
         self._history_order: deque[tuple[str, int]] = deque()  # (key, since), oldest first
         self.seq = 0
         self.bytes = 0
+        # Restored from disk up to this sequence number, without the history before it:
+        # older snapshots are refused (see restore).
+        self.floor = 0
 
     def __len__(self) -> int:
         return len(self._values)
@@ -84,6 +87,18 @@ class LatticeStore:
     def remove_listener(self, listener: Listener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def restore(self, rows: Iterable[tuple[str, int, bytes]], seq: int) -> None:
+        """Loads stored values (key, sequence number, encoding) and continues the total
+        order after ``seq``. The history of replaced versions is not stored, so a snapshot
+        before ``seq`` is refused with :class:`SnapshotExpiredError` rather than answered
+        wrongly."""
+        newest = max(self.seq, seq)
+        for key, version_seq, encoded in rows:
+            self._values[key] = Version(version_seq, decode(encoded), encoded)
+            self.bytes += len(encoded)
+            newest = max(newest, version_seq)
+        self.seq = self.floor = newest
 
     def get(self, key: str) -> bytes | None:
         version = self._values.get(key)
@@ -100,6 +115,11 @@ class LatticeStore:
         for since, version, _ in reversed(self._history.get(key, ())):
             if since <= seq:
                 return version
+        if seq < self.floor:
+            raise SnapshotExpiredError(
+                f"the version of {key!r} at snapshot {seq} is no longer kept (the storage "
+                f"restarted at {self.floor}; versions from before a restart are not kept)"
+            )
         if self._forgotten.get(key, 0):
             raise SnapshotExpiredError(
                 f"the version of {key!r} at snapshot {seq} is no longer kept "

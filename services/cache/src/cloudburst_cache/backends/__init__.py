@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
@@ -105,9 +106,16 @@ class StorageBackend(Protocol):
         served at all."""
         ...
 
-    async def put(self, key: str, encoded: bytes) -> Versioned:
+    async def put(self, key: str, encoded: bytes, expire_ms: int = 0) -> Versioned:
         """Merges an encoded lattice into ``key``; returns the merged version (the current
-        one, with its old seq, when the write changed nothing)."""
+        one, with its old seq, when the write changed nothing). A new version with
+        ``expire_ms`` is deleted that many milliseconds later unless written again; the
+        expiry is kept by the storage itself (it survives a restart of the authority)."""
+        ...
+
+    async def expire_due(self) -> int:
+        """Deletes the values whose expiry has come (where the engine does not do it
+        itself); how many. Called every second, each call bounded."""
         ...
 
     async def delete(self, key: str) -> bool: ...
@@ -186,13 +194,17 @@ def _without_password(url: str) -> str:
     return f"{scheme}://{rest}"
 
 
-def open_backend(url: str) -> StorageBackend:
-    """The backend a ``CLOUDBURST_STORAGE_URL`` names (not started)."""
+def open_backend(url: str, data_dir: Path | None = None, fsync: str = "off") -> StorageBackend:
+    """The backend a ``CLOUDBURST_STORAGE_URL`` names (not started). The embedded store
+    persists in ``data_dir`` unless ``fsync`` is ``off`` (see docs/storage.md)."""
     target = parse_storage_url(url)
     if target.kind == "memory":
         from cloudburst_cache.backends.memory import MemoryBackend  # noqa: PLC0415 (cycle)
+        from cloudburst_cache.persistence import DiskLog  # noqa: PLC0415
 
-        return MemoryBackend()
+        if fsync == "off" or data_dir is None:
+            return MemoryBackend()
+        return MemoryBackend(disk=DiskLog(data_dir, fsync))
     # Imported here: the backends import this module, and memory mode needs no redis.
     from cloudburst_cache.backends.redis_backend import RedisBackend  # noqa: PLC0415
 

@@ -1,10 +1,15 @@
-"""The embedded backend: :class:`~cloudburst_cache.store.LatticeStore` in this process.
+"""The embedded backend: :class:`~cloudburst_cache.store.LatticeStore` in this process,
+persisted (unless ``CLOUDBURST_FSYNC=off``) by a :class:`~cloudburst_cache.persistence.DiskLog`.
 
-Every method completes without suspending, so the authority behaves exactly as it did when
-it used the store directly (one total order of changes, exact snapshot reads)."""
+Reads are answered from memory without suspending. A write is merged in memory (one total
+order of changes, exact snapshot reads), then acknowledged once its commit returns (see
+docs/storage.md, "Durability")."""
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import time
 from collections.abc import Iterable
 
 from cloudburst_cache.backends import (
@@ -13,26 +18,42 @@ from cloudburst_cache.backends import (
     StorageStats,
     Versioned,
 )
-from cloudburst_cache.store import LatticeStore
+from cloudburst_cache.persistence import Change, DiskLog, StorageWriteError
+from cloudburst_cache.store import LatticeStore, Version
+
+EXPIRE_BATCH = 1000
+"""Expired keys deleted per sweep (the sweep runs every second)."""
 
 
 class MemoryBackend:
-    def __init__(self, store: LatticeStore | None = None) -> None:
+    def __init__(self, store: LatticeStore | None = None, disk: DiskLog | None = None) -> None:
         self.store = store if store is not None else LatticeStore()
+        self.disk = disk
+        # Memory only: writes that asked to expire, (when, key, the version's seq).
+        self._expiries: list[tuple[float, str, int]] = []
+        # Keys whose last change failed to commit: their next write stores them in full.
+        self._unstored: set[str] = set()
+        self.recovered_keys = 0
 
     @property
     def name(self) -> str:
-        return "memory"
+        if self.disk is None:
+            return "memory"
+        return f"memory (fsync {self.disk.mode}, {self.disk.directory})"
 
     @property
     def delivered(self) -> int:
         return self.store.seq
 
     async def start(self) -> None:
-        pass
+        if self.disk is not None and self.recovered_keys == 0:
+            recovered = self.disk.open()
+            self.store.restore(((r.key, r.seq, r.encoded) for r in recovered.rows), recovered.seq)
+            self.recovered_keys = len(recovered.rows)
 
     async def close(self) -> None:
-        pass
+        if self.disk is not None:
+            self.disk.close()
 
     async def get(self, keys: list[str]) -> list[Versioned | None]:
         return [self.store.version(key) for key in keys]
@@ -40,11 +61,57 @@ class MemoryBackend:
     async def get_as_of(self, key: str, seq: int) -> Versioned | None:
         return self.store.get_as_of(key, seq)
 
-    async def put(self, key: str, encoded: bytes) -> Versioned:
-        return self.store.put(key, encoded)
+    async def put(self, key: str, encoded: bytes, expire_ms: int = 0) -> Versioned:
+        before = self.store.seq
+        version = self.store.put(key, encoded)
+        if self.disk is None:
+            if expire_ms:
+                due = time.monotonic() + expire_ms / 1000
+                heapq.heappush(self._expiries, (due, key, version.seq))
+            return version
+        if version.seq > before or key in self._unstored:
+            expires = int(time.time() * 1000) + expire_ms if expire_ms else None
+            await self._persist(key, [Change(key, version.seq, version.encoded, expires)])
+        else:
+            await self.disk.write([])  # an unchanged value: wait until its version is stored
+        return version
 
     async def delete(self, key: str) -> bool:
-        return self.store.delete(key)
+        deleted = self.store.delete(key)
+        if self.disk is not None:
+            if deleted or key in self._unstored:
+                await self._persist(key, [Change(key, self.store.seq, None)])
+            else:
+                await self.disk.write([])
+        return deleted
+
+    async def _persist(self, key: str, changes: list[Change]) -> None:
+        assert self.disk is not None
+        try:
+            await self.disk.write(changes)
+        except StorageWriteError:
+            self._unstored.add(key)
+            raise
+        self._unstored.discard(key)
+
+    async def expire_due(self) -> int:
+        """Deletes the keys whose expiry has come, unless written again since; how many."""
+        if self.disk is None:
+            due: list[tuple[str, int]] = []
+            now = time.monotonic()
+            while self._expiries and self._expiries[0][0] <= now:
+                _, key, seq = heapq.heappop(self._expiries)
+                due.append((key, seq))
+        else:
+            now_ms = int(time.time() * 1000)
+            due = await asyncio.to_thread(self.disk.due, now_ms, EXPIRE_BATCH)
+        expired = 0
+        for key, seq in due:
+            current: Version | None = self.store.version(key)
+            if current is not None and current.seq == seq:
+                await self.delete(key)
+                expired += 1
+        return expired
 
     async def keys(self, prefix: str = "") -> list[str]:
         return self.store.keys(prefix)

@@ -265,7 +265,7 @@ class RedisBackend:
             return None
         return StoredVersion(int(reply[2]), reply[1])
 
-    async def put(self, key: str, encoded: bytes) -> Versioned:
+    async def put(self, key: str, encoded: bytes, expire_ms: int = 0) -> Versioned:
         incoming = decode_write(key, encoded)
         _check_supported(key, incoming)
         try:
@@ -279,6 +279,7 @@ class RedisBackend:
                     encoded,
                     self.history_versions,
                     int(self.history_s * 1000),
+                    max(0, int(expire_ms)),
                 ],
             )
         except ResponseError as exc:
@@ -325,6 +326,9 @@ class RedisBackend:
         except RedisError as exc:
             raise self._unavailable(exc) from None
         return bool(seq)
+
+    async def expire_due(self) -> int:
+        return 0  # Redis removes expired values itself (PEXPIRE in the put script)
 
     async def keys(self, prefix: str = "") -> list[str]:
         head = f"{self.prefix}:v:{{"
