@@ -1,0 +1,198 @@
+"""The embedded store keeps what it acknowledged: real local clusters, real `kill -9` of the
+storage process (the management service restarts it), real files under the cluster's home."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from cloudburst import CloudburstConnection
+from cloudburst_management import LocalCluster
+from cloudburst_protocol.errors import CloudburstError, FunctionNotFoundError, UnavailableError
+from conftest import kill_and_await_restart, start_cluster
+
+pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+
+WRITERS = 4
+KILLS = 3
+
+
+def eventually(action: Callable[[], T], timeout: float = 60) -> T:
+    """``action()`` once it stops failing with a Cloudburst error (the storage is coming
+    back), within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return action()
+        except CloudburstError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+class Writers:
+    """Client threads writing fresh keys with random values; each remembers what was
+    acknowledged."""
+
+    def __init__(self, address: str, count: int) -> None:
+        self.address = address
+        self.acked: dict[str, bytes] = {}
+        self.failed = 0
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(target=self.run, args=(n,), daemon=True) for n in range(count)
+        ]
+
+    def run(self, writer: int) -> None:
+        with CloudburstConnection(self.address, timeout=15) as cloud:
+            i = 0
+            while not self.stop.is_set():
+                key, value = f"w{writer}-{i}", os.urandom(48)
+                i += 1
+                try:
+                    cloud.put_object(key, value)
+                except CloudburstError:
+                    with self.lock:
+                        self.failed += 1
+                    continue
+                with self.lock:
+                    self.acked[key] = value
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.acked)
+
+    def wait_for(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count() < count:
+            assert time.monotonic() < deadline, f"writes stalled at {self.count()} (< {count})"
+            time.sleep(0.02)
+
+    def __enter__(self) -> Writers:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+
+@pytest.mark.parametrize("mode", ["always", "everysec"])
+def test_no_acknowledged_write_is_lost_when_the_storage_is_killed(
+    tmp_path: Path, mode: str
+) -> None:
+    """Several clients write; the storage process is killed -9 at random moments, three
+    times; every write acknowledged before a kill reads back byte-identical (lost = 0)."""
+    cluster = start_cluster(tmp_path, executors=1, CLOUDBURST_FSYNC=mode)
+    rng = random.Random()
+    try:
+        with Writers(cluster.scheduler_address, WRITERS) as writers:
+            for _ in range(KILLS):
+                writers.wait_for(writers.count() + rng.randint(30, 200))
+                kill_and_await_restart(cluster, "storage")
+            writers.wait_for(writers.count() + 50)  # writes resumed after the last restart
+        acked = dict(writers.acked)
+        with CloudburstConnection(cluster.scheduler_address, timeout=15) as cloud:
+            lost = [k for k, v in acked.items() if eventually(lambda k=k: cloud.get(k)) != v]
+        assert len(acked) > KILLS * 30
+        assert lost == [], f"{len(lost)} of {len(acked)} acknowledged writes lost"
+        data = tmp_path / "data"
+        assert (data / "store.sqlite3").exists()
+    finally:
+        cluster.down()
+
+
+class Counter:
+    """A class registered as (Cls, init_args): its instance lives in an executor."""
+
+    def __init__(self, start: int) -> None:
+        self.total = start
+
+    def run(self, x: int) -> int:
+        self.total += x
+        return self.total
+
+
+@pytest.fixture(scope="module")
+def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    cluster = start_cluster(tmp_path_factory.mktemp("restartable"), executors=2)
+    yield cluster
+    cluster.down()
+
+
+def test_registry_survives_a_storage_restart(restartable: LocalCluster, name: str) -> None:
+    """Functions, classes and DAGs registered before a kill -9 of the storage are listed and
+    run after it, without registering again — also once the executors restarted too (no
+    StaleLeaseError that never clears), and values put before are read back."""
+    sq, incr, dag, cls = f"{name}-sq", f"{name}-incr", f"{name}-dag", f"{name}-cls"
+    with CloudburstConnection(restartable.scheduler_address, timeout=20) as cloud:
+        cloud.register(lambda _, x: x * x, sq)
+        cloud.register(lambda _, x: x + 1, incr)
+        cloud.register((Counter, (10,)), cls)
+        cloud.register_dag(dag, [incr, sq], [(incr, sq)])
+        cloud.put_object(f"{name}-key", b"kept")
+        assert cloud.exec_func(sq, [3]).get() == 9
+        before = (cloud.list(name), cloud.list_dags(name))
+        assert before == (sorted([sq, incr, cls]), [dag])
+
+        kill_and_await_restart(restartable, "storage")
+        assert eventually(lambda: (cloud.list(name), cloud.list_dags(name))) == before
+        assert eventually(lambda: cloud.exec_func(sq, [4]).get()) == 16
+        assert cloud.call_dag(dag, {incr: 1}).get() == 4
+        assert cloud.exec_func(cls, [1]).get() >= 11
+        assert cloud.get_object(f"{name}-key") == b"kept"
+
+        info = restartable.status()
+        assert info is not None
+        for executor in [s.name for s in info.services if s.kind == "executor"]:
+            kill_and_await_restart(restartable, executor)
+        results: list[Any] = [
+            eventually(lambda i=i: cloud.exec_func(sq, [i]).get()) for i in range(5)
+        ]
+        assert results == [0, 1, 4, 9, 16]
+        assert cloud.call_dag(dag, {incr: 2}).get() == 9
+        assert cloud.exec_func(cls, [1]).get() == 11  # a fresh instance in a new executor
+    with CloudburstConnection(restartable.scheduler_address, timeout=20) as fresh:
+        assert fresh.exec_func(sq, [5]).get() == 25
+
+
+def test_a_storage_that_lost_the_registry_gives_a_clear_error_not_stale_leases(
+    tmp_path: Path, name: str
+) -> None:
+    """With CLOUDBURST_FSYNC=off a storage restart forgets the registry (as documented):
+    once the executors restarted too, a call says the function is not registered (not a
+    StaleLeaseError forever), and registering it again makes it run."""
+    cluster = start_cluster(tmp_path, executors=1, CLOUDBURST_FSYNC="off")
+    try:
+        with CloudburstConnection(cluster.scheduler_address, timeout=20) as cloud:
+            cloud.register(lambda _, x: x * x, name)
+            assert cloud.exec_func(name, [2]).get() == 4
+            kill_and_await_restart(cluster, "storage")
+            kill_and_await_restart(cluster, "node0-executor0")
+
+            def call() -> Any:
+                try:
+                    return cloud.exec_func(name, [3]).get()
+                except FunctionNotFoundError as exc:
+                    return exc
+                except UnavailableError:
+                    raise  # the cluster is still coming back
+                except CloudburstError as exc:
+                    return exc
+
+            outcome = eventually(call)
+            assert isinstance(outcome, FunctionNotFoundError), repr(outcome)
+            cloud.register(lambda _, x: x * x, name)
+            assert eventually(lambda: cloud.exec_func(name, [3]).get()) == 9
+    finally:
+        cluster.down()
