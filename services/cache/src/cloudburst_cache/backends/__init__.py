@@ -151,12 +151,24 @@ class StorageUrl:
     """A parsed ``CLOUDBURST_STORAGE_URL``."""
 
     kind: str  # "memory", "redis" or "cluster"
-    url: str  # for redis-py: the URL without our own query parameters
+    url: str  # for redis-py: the URL (of the first seed) without our own query parameters
     prefix: str  # every Redis key and the change channel start with "<prefix>:"
     tls: bool = False
+    # A cluster's seed nodes, in the order given: the client tries each until one answers.
+    seeds: tuple[tuple[str, int], ...] = ()
 
     def describe(self) -> str:
-        return "memory" if self.kind == "memory" else _without_password(self.url)
+        if self.kind == "memory":
+            return "memory"
+        shown = _without_password(self.url)
+        if len(self.seeds) > 1:
+            scheme, _, rest = shown.partition("://")
+            tail = rest[rest.find("/") :] if "/" in rest else ""
+            listed = ",".join(
+                f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in self.seeds
+            )
+            shown = f"{scheme}+cluster://{listed}{tail}"
+        return shown
 
 
 def parse_storage_url(url: str) -> StorageUrl:
@@ -180,11 +192,34 @@ def parse_storage_url(url: str) -> StorageUrl:
     base = scheme.removesuffix("+cluster")
     kept = "&".join(f"{k}={v}" for k, values in query.items() for v in values)
     netloc_and_path = rest.split("?", 1)[0]
-    if not parts.hostname:
-        raise ValueError(f"CLOUDBURST_STORAGE_URL {url!r} names no host")
-    clean = f"{base}://{netloc_and_path}" + (f"?{kept}" if kept else "")
     kind = "cluster" if scheme.endswith("+cluster") else "redis"
-    return StorageUrl(kind, clean, prefix, tls=base == "rediss")
+    netloc, slash, path = netloc_and_path.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    seeds = tuple(_host_port(url, host) for host in hosts.split(","))
+    if len(seeds) > 1 and kind != "cluster":
+        raise ValueError(
+            f"CLOUDBURST_STORAGE_URL {url!r}: several hosts need redis+cluster:// (seed nodes)"
+        )
+    first = f"[{seeds[0][0]}]" if ":" in seeds[0][0] else seeds[0][0]
+    netloc_and_path = f"{userinfo}{at}{first}:{seeds[0][1]}{slash}{path}"
+    clean = f"{base}://{netloc_and_path}" + (f"?{kept}" if kept else "")
+    return StorageUrl(kind, clean, prefix, tls=base == "rediss", seeds=seeds)
+
+
+def _host_port(url: str, text: str) -> tuple[str, int]:
+    """One ``host[:port]`` of the URL (port 6379 if none), or ``ValueError`` naming it."""
+    try:
+        parts = urlsplit(f"//{text.strip()}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+        if text.strip():
+            raise ValueError(
+                f"CLOUDBURST_STORAGE_URL {url!r}: {text.strip()!r} is not host:port"
+            ) from None
+    if not host:
+        raise ValueError(f"CLOUDBURST_STORAGE_URL {url!r} names no host")
+    return host, port or 6379
 
 
 def _without_password(url: str) -> str:

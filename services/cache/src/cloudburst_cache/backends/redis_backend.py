@@ -44,6 +44,7 @@ from cloudburst_protocol.errors import (
     SnapshotExpiredError,
     UnavailableError,
 )
+from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from cloudburst_cache.backends import (
@@ -167,7 +168,10 @@ class RedisBackend:
     async def start(self) -> None:
         try:
             if self.cluster:
-                self._client = redis.asyncio.RedisCluster.from_url(self.target.url)
+                seeds = [ClusterNode(host, port) for host, port in self.target.seeds]
+                self._client = redis.asyncio.RedisCluster.from_url(
+                    self.target.url, startup_nodes=seeds
+                )
                 await self._client.initialize()
             else:
                 self._client = redis.asyncio.Redis.from_url(self.target.url)
