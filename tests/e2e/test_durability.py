@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,8 @@ from typing import Any, TypeVar
 
 import pytest
 from cloudburst import CloudburstConnection
-from cloudburst_management import LocalCluster
+from cloudburst_cache.persistence import DB_FILE, DiskLog
+from cloudburst_management import ClusterStartError, LocalCluster
 from cloudburst_protocol.errors import CloudburstError, FunctionNotFoundError, UnavailableError
 from conftest import kill_and_await_restart, start_cluster
 
@@ -196,3 +198,21 @@ def test_a_storage_that_lost_the_registry_gives_a_clear_error_not_stale_leases(
             assert eventually(lambda: cloud.exec_func(name, [3]).get()) == 9
     finally:
         cluster.down()
+
+
+def test_a_data_directory_of_another_version_stops_the_start_without_a_crash_loop(
+    tmp_path: Path,
+) -> None:
+    """The storage refuses a data directory of another schema version once, with a message
+    naming it, and the supervisor does not restart it: `up` fails with that message."""
+    data = tmp_path / "data"
+    log = DiskLog(data, "always")
+    log.open()
+    log.close()
+    with sqlite3.connect(data / DB_FILE) as db:
+        db.execute("PRAGMA user_version=99")
+    with pytest.raises(ClusterStartError, match="storage failed to start") as info:
+        start_cluster(tmp_path, executors=1)
+    assert "schema version 99" in str(info.value)
+    storage_log = (tmp_path / "logs" / "storage.log").read_text()
+    assert storage_log.count("storage cannot start") == 1  # started once

@@ -43,6 +43,9 @@ DATA_DIR_ENV = "CLOUDBURST_DATA_DIR"
 FSYNC_ENV = "CLOUDBURST_FSYNC"
 FSYNC_MODES = ("always", "everysec", "off")
 DEFAULT_FSYNC = "always"
+EXIT_CONFIG = 78
+"""Exit code of a service that cannot start and that restarting would not help (its data
+directory is another version's, or in use): its supervisor marks it failed at once."""
 BULK_DIR_ENV = "CLOUDBURST_BULK_DIR"  # large values on one host: see cloudburst_protocol.bulk
 
 SERVICE_ENV_DEFAULTS = {

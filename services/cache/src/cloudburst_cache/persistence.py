@@ -145,6 +145,11 @@ class DiskLog:
                 )
             ]
             found = db.execute("SELECT value FROM meta WHERE name = 'seq'").fetchone()
+        except sqlite3.OperationalError as exc:
+            self.close()
+            raise DataDirError(
+                f"the storage cannot use its data directory {self.directory}: {exc}"
+            ) from None
         except sqlite3.DatabaseError as exc:
             self.close()
             raise DataDirError(
