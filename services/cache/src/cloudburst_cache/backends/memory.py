@@ -12,6 +12,8 @@ import heapq
 import time
 from collections.abc import Iterable
 
+import structlog
+
 from cloudburst_cache.backends import (
     ChangeListener,
     LostListener,
@@ -20,6 +22,8 @@ from cloudburst_cache.backends import (
 )
 from cloudburst_cache.persistence import Change, DiskLog, StorageWriteError
 from cloudburst_cache.store import LatticeStore, Version
+
+log = structlog.get_logger("cloudburst.cache")
 
 EXPIRE_BATCH = 1000
 """Expired keys deleted per sweep (the sweep runs every second)."""
@@ -34,6 +38,7 @@ class MemoryBackend:
         # Keys whose last change failed to commit: their next write stores them in full.
         self._unstored: set[str] = set()
         self.recovered_keys = 0
+        self._opened = False
 
     @property
     def name(self) -> str:
@@ -46,10 +51,21 @@ class MemoryBackend:
         return self.store.seq
 
     async def start(self) -> None:
-        if self.disk is not None and self.recovered_keys == 0:
+        if self.disk is not None and not self._opened:
+            self._opened = True
+            started = time.monotonic()
             recovered = self.disk.open()
             self.store.restore(((r.key, r.seq, r.encoded) for r in recovered.rows), recovered.seq)
             self.recovered_keys = len(recovered.rows)
+            log.info(
+                "storage recovered",
+                directory=str(self.disk.directory),
+                fsync=self.disk.mode,
+                keys=self.recovered_keys,
+                bytes=self.store.bytes,
+                seq=self.store.seq,
+                seconds=round(time.monotonic() - started, 3),
+            )
 
     async def close(self) -> None:
         if self.disk is not None:
