@@ -13,6 +13,8 @@ on free ports and measures:
 - ``authority_put_throughput``: many ``Put`` RPCs in flight at once (asyncio), puts per
   second — where group commit shows;
 - ``get``: one ``Get`` RPC straight to the storage (served from memory in every mode);
+- ``backend_put`` / ``backend_put_throughput``: the embedded backend in this process (no
+  RPC: just the store and its disk), one writer, then 64 writers at once;
 - ``recovery`` (not for off): N keys of 100 bytes, then ``kill -9`` of the storage: seconds
   until the first read succeeds (supervisor delay and process start included) and the
   storage's own load time (from its log); the same for ``--recovery-mb`` of 1 MB values.
@@ -41,6 +43,8 @@ from typing import Any
 import grpc
 import grpc.aio
 from cloudburst import CloudburstConnection
+from cloudburst_cache.backends.memory import MemoryBackend
+from cloudburst_cache.persistence import DiskLog
 from cloudburst_lattices import LWW, encode
 from cloudburst_management import LocalCluster
 from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc
@@ -153,6 +157,38 @@ def recovery(cluster: LocalCluster, address: str, keys: int, size: int) -> dict[
     }
 
 
+async def backend_costs(mode: str, directory: Path, puts: int) -> dict[str, Any]:
+    """The embedded backend alone: put latency (one writer) and throughput (64 writers)."""
+    disk = None if mode == "off" else DiskLog(directory, mode)
+    backend = MemoryBackend(disk=disk)
+    await backend.start()
+    try:
+        value = encode(LWW(1, b"x" * 100))
+        samples = []
+        for i in range(puts):
+            started = time.perf_counter()
+            await backend.put(f"b{i}", value)
+            samples.append((time.perf_counter() - started) * 1000)
+        result = summary(samples)
+        result = {k: (round(v * 1000, 1) if k != "n" else v) for k, v in result.items()}
+        per_task = max(1, puts // 64)
+
+        async def writer(n: int) -> None:
+            for i in range(per_task):
+                await backend.put(f"c{n}-{i}", value)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(writer(n) for n in range(64)))
+        throughput = round(64 * per_task / (time.perf_counter() - started), 1)
+        return {
+            "backend_put_us": {k.replace("_ms", "_us"): v for k, v in result.items()},
+            "backend_put_throughput": throughput,
+            "backend_commits": disk.commits if disk is not None else 0,
+        }
+    finally:
+        await backend.close()
+
+
 def measure_mode(mode: str, args: argparse.Namespace, home: Path) -> dict[str, Any]:
     os.environ["CLOUDBURST_FSYNC"] = mode
     cluster = LocalCluster(
@@ -165,7 +201,7 @@ def measure_mode(mode: str, args: argparse.Namespace, home: Path) -> dict[str, A
     cluster.up(timeout=90)
     address = f"127.0.0.1:{cluster.cache_port}"
     try:
-        results: dict[str, Any] = {}
+        results: dict[str, Any] = asyncio.run(backend_costs(mode, home / "backend", args.puts * 5))
         with CloudburstConnection(cluster.scheduler_address) as cloud:
             results["sdk_put"] = timed(
                 lambda i: cloud.put_object(f"s{i}", b"x" * 100), args.puts, args.puts // 10
@@ -202,10 +238,15 @@ def ratios(report: dict[str, Any]) -> dict[str, float]:
     off = report["off"]
     out: dict[str, float] = {}
     for mode in ("everysec", "always"):
+        if mode not in report:
+            continue
         got = report[mode]
         for name in ("sdk_put", "authority_put"):
             out[f"{mode}_{name}_p50_vs_off"] = round(got[name]["p50_ms"] / off[name]["p50_ms"], 2)
-        for name in ("sdk_put_throughput", "authority_put_throughput"):
+        out[f"{mode}_backend_put_p50_vs_off"] = round(
+            got["backend_put_us"]["p50_us"] / off["backend_put_us"]["p50_us"], 2
+        )
+        for name in ("sdk_put_throughput", "authority_put_throughput", "backend_put_throughput"):
             out[f"{mode}_{name}_vs_off"] = round(got[name] / off[name], 2)
     return out
 
@@ -218,8 +259,10 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--recovery-keys", type=int, default=100_000)
     parser.add_argument("--recovery-mb", type=int, default=0, help="also N values of 1 MB")
+    parser.add_argument("--modes", default=",".join(MODES), help="e.g. off,everysec")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
     if args.quick:
         args.puts, args.recovery_keys = 400, 10_000
     report: dict[str, Any] = {
@@ -228,10 +271,11 @@ def main() -> None:
         "python": platform.python_version(),
     }
     with tempfile.TemporaryDirectory(prefix="cb-durability-") as tmp:
-        for mode in MODES:
+        for mode in modes:
             report[mode] = measure_mode(mode, args, Path(tmp) / mode)
             print(mode, json.dumps(report[mode]), flush=True)
-    report["ratios"] = ratios(report)
+    if "off" in report:
+        report["ratios"] = ratios(report)
     print(json.dumps(report, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
