@@ -111,7 +111,9 @@ class MemoryBackend:
         self._unstored.discard(key)
 
     async def expire_due(self) -> int:
-        """Deletes the keys whose expiry has come, unless written again since; how many."""
+        """Deletes the keys whose expiry has come, unless written again since; how many.
+        Also drops snapshot history past its age, so an idle store's memory shrinks too."""
+        self.store.trim()
         if self.disk is None:
             due: list[tuple[str, int]] = []
             now = time.monotonic()
