@@ -12,11 +12,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import grpc
 import pytest
 from cloudburst import CloudburstConnection
 from cloudburst_cache.persistence import DB_FILE, DiskLog
+from cloudburst_lattices import LWW, encode
 from cloudburst_management import ClusterStartError, LocalCluster
 from cloudburst_protocol.errors import CloudburstError, FunctionNotFoundError, UnavailableError
+from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc
 from conftest import kill_and_await_restart, start_cluster
 
 pytestmark = pytest.mark.e2e
@@ -216,3 +219,80 @@ def test_a_data_directory_of_another_version_stops_the_start_without_a_crash_loo
     assert "schema version 99" in str(info.value)
     storage_log = (tmp_path / "logs" / "storage.log").read_text()
     assert storage_log.count("storage cannot start") == 1  # started once
+
+
+def storage_rss_kb(cluster: LocalCluster) -> int:
+    info = cluster.status()
+    assert info is not None
+    pid = next(s.pid for s in info.services if s.name == "storage")
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+
+
+@pytest.fixture(scope="module")
+def short_ttl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    cluster = start_cluster(
+        tmp_path_factory.mktemp("short-ttl"),
+        executors=1,
+        CLOUDBURST_RESULT_TTL="2",
+        CLOUDBURST_HISTORY_S="1",
+    )
+    yield cluster
+    cluster.down()
+
+
+def test_results_expire_after_the_ttl_across_a_storage_restart(
+    short_ttl: LocalCluster, name: str
+) -> None:
+    """A call's result is stored with the TTL; the storage is killed -9 before it expires;
+    after the restart the result still goes (the expiry was on disk), and a value without
+    expiry stays."""
+    with CloudburstConnection(short_ttl.scheduler_address, timeout=20) as cloud:
+        cloud.register(lambda _, x: x * 2, name)
+        future = cloud.exec_func(name, [21])
+        assert future.get() == 42
+        cloud.put_object(f"{name}-kept", b"stays")
+        deadline = time.monotonic() + 30
+        while cloud.get(future.obj_id) is None:  # results land shortly after the call
+            assert time.monotonic() < deadline, "the result was never stored"
+            time.sleep(0.02)
+        kill_and_await_restart(short_ttl, "storage")
+        deadline = time.monotonic() + 60
+        while eventually(lambda: cloud.get(future.obj_id)) is not None:
+            assert time.monotonic() < deadline, "the result did not expire after a restart"
+            time.sleep(0.1)
+        assert cloud.get_object(f"{name}-kept") == b"stays"
+
+
+def test_storage_memory_stays_flat_under_expiring_results(short_ttl: LocalCluster) -> None:
+    """Rounds of 5 000 results of 2 KiB (10 MiB) written with a short expiry, each round
+    waited out until they are gone: once the first rounds reached the working set (the
+    results of about one expiry and snapshot-history period, 1 s here), the storage's
+    resident memory no longer grows with the results written: nothing per result stays."""
+    channel = grpc.insecure_channel(f"127.0.0.1:{short_ttl.cache_port}")
+    stub = cache_pb2_grpc.CacheStub(channel)
+
+    def round_of_results(n: int) -> None:
+        for start in range(0, 5_000, 200):
+            entries = [
+                cache_pb2.KeyLattice(
+                    key=f"res{n}-{i}", lattice=encode(LWW(1, os.urandom(2048))), expire_ms=300
+                )
+                for i in range(start, start + 200)
+            ]
+            stub.Put(cache_pb2.CachePutRequest(entries=entries), timeout=30)
+        deadline = time.monotonic() + 120
+        while stub.ListKeys(cache_pb2.ListKeysRequest(prefix=f"res{n}-"), timeout=30).keys:
+            assert time.monotonic() < deadline, "results did not expire"
+            time.sleep(0.2)
+
+    try:
+        for n in range(3):  # the same pattern reaches its working set
+            round_of_results(n)
+        settled = storage_rss_kb(short_ttl)
+        for n in range(3, 9):  # 60 MiB more of results
+            round_of_results(n)
+        grown_mb = (storage_rss_kb(short_ttl) - settled) / 1024
+        assert grown_mb < 10, f"the storage grew {grown_mb:.1f} MiB over 60 MiB of results"
+    finally:
+        channel.close()

@@ -43,6 +43,9 @@ DATA_DIR_ENV = "CLOUDBURST_DATA_DIR"
 FSYNC_ENV = "CLOUDBURST_FSYNC"
 FSYNC_MODES = ("always", "everysec", "off")
 DEFAULT_FSYNC = "always"
+HISTORY_S_ENV = "CLOUDBURST_HISTORY_S"
+DEFAULT_HISTORY_S = 60.0
+"""How long the storage keeps a replaced version for snapshot reads (seconds)."""
 EXIT_CONFIG = 78
 """Exit code of a service that cannot start and that restarting would not help (its data
 directory is another version's, or in use): its supervisor marks it failed at once."""
@@ -152,6 +155,14 @@ def home() -> Path:
     return Path(raw).expanduser() if raw else Path.home() / ".cloudburst"
 
 
+def history_s() -> float:
+    """``CLOUDBURST_HISTORY_S``: seconds a replaced version stays readable by snapshots."""
+    value = env_float(HISTORY_S_ENV, DEFAULT_HISTORY_S)
+    if value <= 0:
+        raise InvalidArgumentError(f"{HISTORY_S_ENV} must be more than 0 seconds, got {value:g}")
+    return value
+
+
 def data_dir() -> Path:
     """Where the embedded store keeps its files: ``CLOUDBURST_DATA_DIR``, else
     ``$CLOUDBURST_HOME/data``."""
@@ -174,6 +185,7 @@ __all__ = [name for name in dir() if name.isupper()] + [
     "cache_address",
     "data_dir",
     "fsync_mode",
+    "history_s",
     "env_float",
     "env_int",
     "env_str",

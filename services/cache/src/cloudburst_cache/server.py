@@ -118,9 +118,15 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
                 raise
         reply = cache_pb2.CachePutResponse()
         try:
-            for position, entry in enumerate(request.entries):
+            writes = [
+                (entry.key, taken.get(position, (entry.lattice, ""))[0], entry.expire_ms)
+                for position, entry in enumerate(request.entries)
+            ]
+            versions = await self.backend.put_many(writes)  # one commit for the request
+            for position, (entry, version) in enumerate(
+                zip(request.entries, versions, strict=True)
+            ):
                 lattice, kept = taken.get(position, (entry.lattice, ""))
-                version = await self.backend.put(entry.key, lattice, entry.expire_ms)
                 exact = version.encoded == lattice
                 if kept and self.lender is not None and exact:
                     self.lender.hold(entry.key, version.seq, kept, len(lattice))
@@ -690,7 +696,9 @@ class CacheServer:
             self.backend = (
                 backend
                 if backend is not None
-                else open_backend(settings.storage_url, settings.data_path, settings.fsync)
+                else open_backend(
+                    settings.storage_url, settings.data_path, settings.fsync, settings.history_s
+                )
             )
             self.authority = AuthorityServicer(self.backend, BulkDir.from_env())
             servicer = self.authority

@@ -38,6 +38,7 @@ class CacheSettings:
     # settings keep it in memory; from the environment, the default is "always".
     data_dir: str = ""
     fsync: str = "off"
+    history_s: float = config.DEFAULT_HISTORY_S  # snapshot history, CLOUDBURST_HISTORY_S
 
     @property
     def data_path(self) -> Path | None:
@@ -76,4 +77,5 @@ class CacheSettings:
             storage_url=storage_url,
             data_dir=str(config.data_dir()),
             fsync=config.fsync_mode(),
+            history_s=config.history_s(),
         )

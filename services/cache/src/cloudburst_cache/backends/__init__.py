@@ -113,6 +113,11 @@ class StorageBackend(Protocol):
         expiry is kept by the storage itself (it survives a restart of the authority)."""
         ...
 
+    async def put_many(self, writes: list[tuple[str, bytes, int]]) -> list[Versioned]:
+        """:meth:`put` of each ``(key, encoded, expire_ms)`` in order; a storage that
+        commits to disk acknowledges them with one commit."""
+        ...
+
     async def expire_due(self) -> int:
         """Deletes the values whose expiry has come (where the engine does not do it
         itself); how many. Called every second, each call bounded."""
@@ -229,18 +234,23 @@ def _without_password(url: str) -> str:
     return f"{scheme}://{rest}"
 
 
-def open_backend(url: str, data_dir: Path | None = None, fsync: str = "off") -> StorageBackend:
+def open_backend(
+    url: str, data_dir: Path | None = None, fsync: str = "off", history_s: float | None = None
+) -> StorageBackend:
     """The backend a ``CLOUDBURST_STORAGE_URL`` names (not started). The embedded store
-    persists in ``data_dir`` unless ``fsync`` is ``off`` (see docs/storage.md)."""
+    persists in ``data_dir`` unless ``fsync`` is ``off`` (see docs/storage.md); replaced
+    versions stay readable by snapshots for ``history_s`` seconds (default 60)."""
     target = parse_storage_url(url)
+    # Imported here: the backends import this module, and memory mode needs no redis.
+    from cloudburst_cache.store import HISTORY_S, LatticeStore  # noqa: PLC0415 (cycle)
+
+    keep = HISTORY_S if history_s is None else history_s
     if target.kind == "memory":
-        from cloudburst_cache.backends.memory import MemoryBackend  # noqa: PLC0415 (cycle)
+        from cloudburst_cache.backends.memory import MemoryBackend  # noqa: PLC0415
         from cloudburst_cache.persistence import DiskLog  # noqa: PLC0415
 
-        if fsync == "off" or data_dir is None:
-            return MemoryBackend()
-        return MemoryBackend(disk=DiskLog(data_dir, fsync))
-    # Imported here: the backends import this module, and memory mode needs no redis.
+        disk = None if fsync == "off" or data_dir is None else DiskLog(data_dir, fsync)
+        return MemoryBackend(LatticeStore(history_s=keep), disk=disk)
     from cloudburst_cache.backends.redis_backend import RedisBackend  # noqa: PLC0415
 
-    return RedisBackend(target)
+    return RedisBackend(target, history_s=keep)

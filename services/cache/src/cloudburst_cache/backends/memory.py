@@ -26,7 +26,9 @@ from cloudburst_cache.store import LatticeStore, Version
 log = structlog.get_logger("cloudburst.cache")
 
 EXPIRE_BATCH = 1000
-"""Expired keys deleted per sweep (the sweep runs every second)."""
+EXPIRE_BATCHES = 20
+"""Expired keys deleted per commit, and commits per sweep (the sweep runs every second):
+up to 20 000 expiries a second, each sweep bounded."""
 
 
 class MemoryBackend:
@@ -78,58 +80,84 @@ class MemoryBackend:
         return self.store.get_as_of(key, seq)
 
     async def put(self, key: str, encoded: bytes, expire_ms: int = 0) -> Versioned:
-        before = self.store.seq
-        version = self.store.put(key, encoded)
-        if self.disk is None:
-            if expire_ms:
-                due = time.monotonic() + expire_ms / 1000
-                heapq.heappush(self._expiries, (due, key, version.seq))
-            return version
-        if version.seq > before or key in self._unstored:
-            expires = int(time.time() * 1000) + expire_ms if expire_ms else None
-            await self._persist(key, [Change(key, version.seq, version.encoded, expires)])
-        else:
-            await self.disk.write([])  # an unchanged value: wait until its version is stored
-        return version
+        return (await self.put_many([(key, encoded, expire_ms)]))[0]
+
+    async def put_many(self, writes: list[tuple[str, bytes, int]]) -> list[Versioned]:
+        """Merges each write in order, then waits for one commit of all of them (a write
+        that changed nothing waits for the commit of the version it returns)."""
+        versions: list[Versioned] = []
+        changes: list[Change] = []
+        try:
+            for key, encoded, expire_ms in writes:
+                before = self.store.seq
+                version = self.store.put(key, encoded)
+                versions.append(version)
+                if self.disk is None:
+                    if expire_ms:
+                        due = time.monotonic() + expire_ms / 1000
+                        heapq.heappush(self._expiries, (due, key, version.seq))
+                elif version.seq > before or key in self._unstored:
+                    expires = int(time.time() * 1000) + expire_ms if expire_ms else None
+                    changes.append(Change(key, version.seq, version.encoded, expires))
+        finally:
+            # Also when a later write was refused: what was merged before it is stored.
+            if self.disk is not None and versions:
+                await self._persist(changes)
+        return versions
 
     async def delete(self, key: str) -> bool:
         deleted = self.store.delete(key)
         if self.disk is not None:
             if deleted or key in self._unstored:
-                await self._persist(key, [Change(key, self.store.seq, None)])
+                await self._persist([Change(key, self.store.seq, None)])
             else:
-                await self.disk.write([])
+                await self.disk.write([])  # wait until a pending deletion is stored
         return deleted
 
-    async def _persist(self, key: str, changes: list[Change]) -> None:
+    async def _persist(self, changes: list[Change]) -> None:
+        """Commits ``changes`` (none: waits for what is pending); a key whose change failed
+        is stored in full by its next write."""
         assert self.disk is not None
         try:
             await self.disk.write(changes)
         except StorageWriteError:
-            self._unstored.add(key)
+            self._unstored.update(change.key for change in changes)
             raise
-        self._unstored.discard(key)
+        self._unstored.difference_update(change.key for change in changes)
 
     async def expire_due(self) -> int:
         """Deletes the keys whose expiry has come, unless written again since; how many.
-        Also drops snapshot history past its age, so an idle store's memory shrinks too."""
+        On disk: batches of ``EXPIRE_BATCH`` read from the expiry index, each deleted in
+        one commit, at most ``EXPIRE_BATCHES`` per call. Also drops snapshot history past
+        its age, so an idle store's memory shrinks too."""
         self.store.trim()
         if self.disk is None:
-            due: list[tuple[str, int]] = []
             now = time.monotonic()
+            due: list[tuple[str, int]] = []
             while self._expiries and self._expiries[0][0] <= now:
                 _, key, seq = heapq.heappop(self._expiries)
                 due.append((key, seq))
-        else:
+            return len([self.store.delete(key) for key, seq in due if self._current(key, seq)])
+        expired = 0
+        for _ in range(EXPIRE_BATCHES):
             now_ms = int(time.time() * 1000)
             due = await asyncio.to_thread(self.disk.due, now_ms, EXPIRE_BATCH)
-        expired = 0
-        for key, seq in due:
-            current: Version | None = self.store.version(key)
-            if current is not None and current.seq == seq:
-                await self.delete(key)
-                expired += 1
+            changes = []
+            for key, seq in due:
+                if self._current(key, seq):
+                    self.store.delete(key)
+                if self.store.version(key) is None:  # expired now, or deleted uncommitted
+                    changes.append(Change(key, self.store.seq, None))
+            if changes:
+                await self._persist(changes)
+            expired += len(changes)
+            if len(due) < EXPIRE_BATCH:
+                break
         return expired
+
+    def _current(self, key: str, seq: int) -> bool:
+        current: Version | None = self.store.version(key)
+        return current is not None and current.seq == seq
 
     async def keys(self, prefix: str = "") -> list[str]:
         return self.store.keys(prefix)

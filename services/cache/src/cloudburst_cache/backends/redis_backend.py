@@ -292,6 +292,9 @@ class RedisBackend:
             raise self._unavailable(exc) from None
         return StoredVersion(int(reply[1]), reply[0])
 
+    async def put_many(self, writes: list[tuple[str, bytes, int]]) -> list[Versioned]:
+        return [await self.put(key, encoded, expire_ms) for key, encoded, expire_ms in writes]
+
     def _merge_error(self, key: str, incoming: type, message: str) -> Exception:
         words = message.split(" script: ", 1)[0].split()  # Redis appends where it failed
         if words and words[0] == "CBKIND":
