@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cloudburst_lattices import Lattice, LatticeDecodeError, LatticeTypeError, decode, encode
 from cloudburst_protocol.errors import InvalidArgumentError, SnapshotExpiredError
@@ -25,11 +25,19 @@ from cloudburst_cache.values import describe_kind
 @dataclass(frozen=True, slots=True)
 class Version:
     """A key's value after one change: its sequence number in the store's total order of
-    changes, the lattice, and its encoding."""
+    changes, the lattice, and its encoding. A version loaded from disk is decoded when its
+    key is first merged into (``lattice`` ``None`` until then), so a restart only reads."""
 
     seq: int
-    lattice: Lattice
+    _lattice: Lattice | None = field(compare=False, repr=False)
     encoded: bytes
+
+    @property
+    def lattice(self) -> Lattice:
+        if self._lattice is None:
+            object.__setattr__(self, "_lattice", decode(self.encoded))  # a cache: frozen
+        assert self._lattice is not None
+        return self._lattice
 
 
 Listener = Callable[[str, "Version | None"], None]
@@ -97,7 +105,7 @@ class LatticeStore:
         wrongly."""
         newest = max(self.seq, seq)
         for key, version_seq, encoded in rows:
-            self._values[key] = Version(version_seq, decode(encoded), encoded)
+            self._values[key] = Version(version_seq, None, encoded)
             self.bytes += len(encoded)
             newest = max(newest, version_seq)
         self.seq = self.floor = newest
