@@ -113,7 +113,6 @@ class DiskLog:
         self._writer: threading.Thread | None = None
         self._checkpointer: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._sweep_db: sqlite3.Connection | None = None
         self.commits = 0
 
     # -- start and stop ----------------------------------------------------------------------
@@ -203,11 +202,10 @@ class DiskLog:
         if self._checkpointer is not None:
             self._checkpointer.join(timeout=10)
             self._checkpointer = None
-        for db in (self._db, self._sweep_db):
-            if db is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    db.close()
-        self._db = self._sweep_db = None
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -306,14 +304,16 @@ class DiskLog:
     def due(self, now_ms: int, limit: int) -> list[tuple[str, int]]:
         """Up to ``limit`` keys (with the seq of the version that asked) whose expiry has
         come, soonest first: read from the expiry index, never held in memory."""
-        if self._sweep_db is None:
-            self._sweep_db = self._connect()
-        rows = self._sweep_db.execute(
-            "SELECT key, seq FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ? "
-            "ORDER BY expires_at LIMIT ?",
-            (now_ms, limit),
-        )
-        return [(key, seq) for key, seq in rows]
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=10)  # one per sweep
+        try:
+            rows = db.execute(
+                "SELECT key, seq FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ? "
+                "ORDER BY expires_at LIMIT ?",
+                (now_ms, limit),
+            )
+            return [(key, seq) for key, seq in rows]
+        finally:
+            db.close()
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:

@@ -735,11 +735,13 @@ class CacheServer:
         await self._server.stop(grace)
         if self.node is not None:
             await self.node.stop()
-        if self.backend is not None:
-            await self.backend.close()
         for task in (self._sweeper, self._expirer):
             if task is not None:
                 task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self.backend is not None:
+            await self.backend.close()
         if self.authority is not None and self.authority.lender is not None:
             self.authority.lender.close()
 
