@@ -35,6 +35,7 @@ SCHEMA_VERSION = 1
 DB_FILE = "store.sqlite3"
 LOCK_FILE = "store.lock"
 CHECKPOINT_INTERVAL_S = 1.0
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 FSYNC_MODES = ("always", "everysec", "off")
 
 _SCHEMA = """
@@ -175,6 +176,7 @@ class DiskLog:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if self.mode == 'always' else 'NORMAL'}")
         db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread does it
+        db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # a burst's log shrinks again
         return db
 
     def _check_schema(self, db: sqlite3.Connection) -> None:
