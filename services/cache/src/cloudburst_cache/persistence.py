@@ -225,6 +225,8 @@ class DiskLog:
             if error is not None:
                 raise error
             return
+        if self._writer is None or not self._writer.is_alive():
+            raise StorageWriteError(f"the store in {self.directory} is closed")
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._queue.put((changes, done, loop))
@@ -246,7 +248,8 @@ class DiskLog:
                     batch.append(item)
             error = self._commit(batch)
             for _, done, loop in batch:
-                loop.call_soon_threadsafe(_settle, done, error)
+                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                    loop.call_soon_threadsafe(_settle, done, error)
             if stop:
                 return
 
@@ -277,7 +280,7 @@ class DiskLog:
                         db.execute("ROLLBACK")
                     raise
                 self.commits += 1
-        except (sqlite3.Error, OSError) as exc:
+        except Exception as exc:  # sqlite3.Error, OSError, ...: the writer must live on
             return StorageWriteError(
                 f"the storage could not write to its data directory {self.directory} ({exc}): "
                 "the write was not stored; free space or fix the directory's permissions"
