@@ -216,3 +216,59 @@ def test_cluster_keys_spread_over_nodes_and_every_change_is_heard(
             await b.close()
 
     run(scenario())
+
+
+def test_results_expire_in_redis_itself_across_an_authority_restart(
+    redis_server: RedisServer,
+) -> None:
+    """A write with an expiry gets a PEXPIRE in the same script: the value is really gone
+    from Redis after its time even though the authority that wrote it was closed (nothing
+    in any process remembers it), and it is not counted in the stats."""
+
+    async def scenario() -> None:
+        prefix = unique_prefix()
+        url = url_of(redis_server, prefix)
+        writer = RedisBackend(parse_storage_url(url))
+        await writer.start()
+        await writer.put("result", encode(LWW(1, b"r")), expire_ms=300)
+        await writer.put("kept", encode(LWW(1, b"k")))
+        ttl = int(command(redis_server.port, "PTTL", f"{prefix}:v:{{result}}")[1:].strip())
+        assert 0 < ttl <= 300
+        await writer.close()
+        reader = RedisBackend(parse_storage_url(url))
+        await reader.start()
+        try:
+            deadline = time.monotonic() + 10
+            while await reader.get(["result"]) != [None]:
+                assert time.monotonic() < deadline, "the result did not expire"
+                await asyncio.sleep(0.05)
+            assert command(redis_server.port, "EXISTS", f"{prefix}:v:{{result}}") == b":0\r\n"
+            assert await reader.keys() == ["kept"]
+            assert (await reader.stats()).keys == 1
+            assert await reader.expire_due() == 0
+        finally:
+            await reader.close()
+
+    run(scenario())
+
+
+def test_a_cluster_url_with_several_seed_nodes_works(redis_cluster: list[RedisServer]) -> None:
+    """The documented form redis+cluster://h:p,h:p,h:p: every host is a seed node; the
+    backend starts even when the first seed is not a cluster node at all."""
+
+    async def scenario() -> None:
+        seeds = ",".join(f"127.0.0.1:{s.port}" for s in redis_cluster)
+        dead = free_port()
+        for listed in (seeds, f"127.0.0.1:{dead},{seeds}"):
+            url = f"redis+cluster://{listed}?prefix={unique_prefix()}"
+            backend = RedisBackend(parse_storage_url(url))
+            await backend.start()
+            try:
+                await backend.put("k", encode(MaxLattice(3)))
+                got = await backend.get(["k"])
+                assert got[0] is not None and decode(got[0].encoded) == MaxLattice(3)
+                assert backend.name.startswith("redis+cluster://") or "," in backend.name
+            finally:
+                await backend.close()
+
+    run(scenario())

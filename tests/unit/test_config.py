@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from cloudburst_cache.settings import CacheSettings
 from cloudburst_protocol import config
 from cloudburst_protocol.errors import InvalidArgumentError
 
@@ -19,3 +22,30 @@ def test_a_bad_result_ttl_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv(config.RESULT_TTL_ENV, raw)
     with pytest.raises(InvalidArgumentError, match="CLOUDBURST_RESULT_TTL"):
         config.result_ttl_s()
+
+
+def test_the_embedded_store_persists_under_home_by_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Default: fsync always, data in $CLOUDBURST_HOME/data; CLOUDBURST_DATA_DIR moves it."""
+    monkeypatch.delenv(config.FSYNC_ENV, raising=False)
+    monkeypatch.delenv(config.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv(config.HOME_ENV, str(tmp_path))
+    settings = CacheSettings.from_env()
+    assert (settings.fsync, settings.data_path) == ("always", tmp_path / "data")
+    monkeypatch.setenv(config.DATA_DIR_ENV, str(tmp_path / "elsewhere"))
+    monkeypatch.setenv(config.FSYNC_ENV, "EverySec")
+    settings = CacheSettings.from_env()
+    assert (settings.fsync, settings.data_path) == ("everysec", tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [("CLOUDBURST_FSYNC", "sometimes"), ("CLOUDBURST_HISTORY_S", "0")],
+)
+def test_bad_durability_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, raw: str
+) -> None:
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(InvalidArgumentError, match=name):
+        CacheSettings.from_env()

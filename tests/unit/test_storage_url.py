@@ -32,6 +32,26 @@ def test_redis_urls(url: str, kind: str, client_url: str, prefix: str, tls: bool
     assert isinstance(open_backend(url), RedisBackend)
 
 
+def test_a_cluster_url_lists_its_seed_nodes() -> None:
+    """The documented form: every host of redis+cluster://h:p,h:p,h:p is a seed node."""
+    target = parse_storage_url(
+        "redis+cluster://:pw@127.0.0.1:7301,127.0.0.1:7302, [::1]:7303?prefix=x"
+    )
+    assert target.kind == "cluster"
+    assert target.seeds == (("127.0.0.1", 7301), ("127.0.0.1", 7302), ("::1", 7303))
+    assert target.url == "redis://:pw@127.0.0.1:7301"
+    assert target.describe() == "redis+cluster://127.0.0.1:7301,127.0.0.1:7302,[::1]:7303"
+    assert isinstance(open_backend("redis+cluster://a:1,b:2"), RedisBackend)
+
+
+@pytest.mark.parametrize(
+    "url", ["redis+cluster://a:1,b:x", "redis+cluster://a:1,", "redis://a:1,b:2/0"]
+)
+def test_wrong_seed_lists_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="CLOUDBURST_STORAGE_URL"):
+        parse_storage_url(url)
+
+
 def test_the_password_is_not_shown() -> None:
     assert parse_storage_url("redis://user:secret@h:1/0").describe() == "redis://h:1/0"
 

@@ -452,3 +452,25 @@ def test_replaced_versions_are_bounded_in_bytes_over_all_keys() -> None:
         store.get_as_of("a", seqs[0])
     recent = store.get_as_of("a", seqs[-2])
     assert recent is not None and decode(recent.encoded) == LWW(19, bytes([18]) * 1000)
+
+
+def test_keys_never_written_again_leave_nothing_behind_once_their_history_ages() -> None:
+    """Results written once and deleted (expired): once their replaced states are older than
+    history_s they are dropped by later writes to other keys, and nothing per key remains
+    (the store's memory follows the write rate, not every key ever written). Snapshots from
+    before what was dropped are refused, never answered wrongly."""
+    store = LatticeStore(history_s=0.0)
+    first = store.put("r0", encode(LWW(1, b"x" * 100))).seq
+    store.delete("r0")
+    for i in range(1, 2000):
+        store.put(f"r{i}", encode(LWW(1, b"x" * 100)))
+        store.delete(f"r{i}")
+    store.put("other", encode(LWW(1, b"y")))
+    assert len(store._history) <= 1
+    assert len(store._forgotten) <= 1
+    assert len(store._history_order) <= 4
+    assert store.history_bytes <= 200
+    with pytest.raises(SnapshotExpiredError):
+        store.get_as_of("r0", first)
+    assert store.get_as_of("r0", store.seq) is None
+    assert store.get_as_of("never", store.seq) is None

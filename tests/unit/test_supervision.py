@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cloudburst_management.supervision import RestartPolicy
+from cloudburst_protocol.config import EXIT_CONFIG
 
 
 def test_delays_double_and_are_capped() -> None:
@@ -57,3 +58,11 @@ def test_failure_exactly_window_old_is_forgotten() -> None:
     policy = RestartPolicy(max_restarts=1, window_s=10.0, base_delay_s=0.25, max_delay_s=1.0)
     assert policy.on_exit(0.0) == pytest.approx(0.25)
     assert policy.on_exit(10.0) == pytest.approx(0.25)
+
+
+def test_an_exit_saying_restarting_cannot_help_is_given_up_at_once() -> None:
+    """A service that exits with EXIT_CONFIG (e.g. a data directory of another version) is
+    marked failed on its first exit, not restarted into a crash loop."""
+    policy = RestartPolicy()
+    assert policy.on_exit(0.0, EXIT_CONFIG) is None
+    assert RestartPolicy().on_exit(0.0, 1) is not None

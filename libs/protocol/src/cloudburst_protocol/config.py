@@ -38,6 +38,17 @@ PLACEMENT_ENV = "CLOUDBURST_PLACEMENT"
 RESULT_TTL_ENV = "CLOUDBURST_RESULT_TTL"
 DEFAULT_RESULT_TTL_S = 3600.0
 """How long a call's result stays readable by its id (0 keeps results forever)."""
+# The embedded store's files (default $CLOUDBURST_HOME/data) and how it syncs them.
+DATA_DIR_ENV = "CLOUDBURST_DATA_DIR"
+FSYNC_ENV = "CLOUDBURST_FSYNC"
+FSYNC_MODES = ("always", "everysec", "off")
+DEFAULT_FSYNC = "always"
+HISTORY_S_ENV = "CLOUDBURST_HISTORY_S"
+DEFAULT_HISTORY_S = 60.0
+"""How long the storage keeps a replaced version for snapshot reads (seconds)."""
+EXIT_CONFIG = 78
+"""Exit code of a service that cannot start and that restarting would not help (its data
+directory is another version's, or in use): its supervisor marks it failed at once."""
 BULK_DIR_ENV = "CLOUDBURST_BULK_DIR"  # large values on one host: see cloudburst_protocol.bulk
 
 # Security (see cloudburst_protocol.auth and docs/security.md).
@@ -180,10 +191,38 @@ def home() -> Path:
     return Path(raw).expanduser() if raw else Path.home() / ".cloudburst"
 
 
+def history_s() -> float:
+    """``CLOUDBURST_HISTORY_S``: seconds a replaced version stays readable by snapshots."""
+    value = env_float(HISTORY_S_ENV, DEFAULT_HISTORY_S)
+    if value <= 0:
+        raise InvalidArgumentError(f"{HISTORY_S_ENV} must be more than 0 seconds, got {value:g}")
+    return value
+
+
+def data_dir() -> Path:
+    """Where the embedded store keeps its files: ``CLOUDBURST_DATA_DIR``, else
+    ``$CLOUDBURST_HOME/data``."""
+    raw = os.environ.get(DATA_DIR_ENV, "").strip()
+    return Path(raw).expanduser() if raw else home() / "data"
+
+
+def fsync_mode() -> str:
+    """``CLOUDBURST_FSYNC``: ``always`` (default), ``everysec`` or ``off`` (memory only)."""
+    mode = env_str(FSYNC_ENV, DEFAULT_FSYNC).lower()
+    if mode not in FSYNC_MODES:
+        raise InvalidArgumentError(
+            f"{FSYNC_ENV} must be one of {', '.join(FSYNC_MODES)}, got {mode!r}"
+        )
+    return mode
+
+
 __all__ = [name for name in dir() if name.isupper()] + [
     "advertise_host",
     "cache_address",
     "channel_options",
+    "data_dir",
+    "fsync_mode",
+    "history_s",
     "env_float",
     "env_int",
     "env_str",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
@@ -71,8 +70,6 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
         # Whether any reader has shared the bulk directory (in containers none does): only
         # then are files of large values written ahead of their first read.
         self.sharing = False
-        # Writes that asked to expire: (when, key, the version's seq), soonest first.
-        self.expiries: list[tuple[float, str, int]] = []
 
     def lend_to(self, reader_id: str) -> Lend | None:
         """How to hand large values to a reader that sees bulk directory ``reader_id``."""
@@ -122,9 +119,15 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
                 raise
         reply = cache_pb2.CachePutResponse()
         try:
-            for position, entry in enumerate(request.entries):
+            writes = [
+                (entry.key, taken.get(position, (entry.lattice, ""))[0], entry.expire_ms)
+                for position, entry in enumerate(request.entries)
+            ]
+            versions = await self.backend.put_many(writes)  # one commit for the request
+            for position, (entry, version) in enumerate(
+                zip(request.entries, versions, strict=True)
+            ):
                 lattice, kept = taken.get(position, (entry.lattice, ""))
-                version = await self.backend.put(entry.key, lattice)
                 exact = version.encoded == lattice
                 if kept and self.lender is not None and exact:
                     self.lender.hold(entry.key, version.seq, kept, len(lattice))
@@ -132,9 +135,6 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
                 elif self.lender is not None and self.sharing and len(version.encoded) >= MIN_BYTES:
                     with contextlib.suppress(OSError):  # the first read would write it instead
                         self.lender.prepare(entry.key, version.seq, version.encoded)
-                if entry.expire_ms:
-                    due = time.monotonic() + entry.expire_ms / 1000
-                    heapq.heappush(self.expiries, (due, entry.key, version.seq))
                 # Large values are not echoed back when the merge kept exactly what was sent.
                 echoed = b"" if exact else version.encoded
                 reply.entries.add(key=entry.key, lattice=echoed, seq=version.seq)
@@ -153,15 +153,7 @@ class AuthorityServicer(cache_pb2_grpc.CacheServicer):
 
     async def expire(self) -> int:
         """Deletes the keys whose expiry has come, unless written again since; how many."""
-        expired = 0
-        now = time.monotonic()
-        while self.expiries and self.expiries[0][0] <= now:
-            _, key, seq = heapq.heappop(self.expiries)
-            current = (await self.backend.get([key]))[0]
-            if current is not None and current.seq == seq:
-                await self.backend.delete(key)
-                expired += 1
-        return expired
+        return await self.backend.expire_due()
 
     async def ListKeys(
         self, request: cache_pb2.ListKeysRequest, context: grpc.aio.ServicerContext
@@ -698,7 +690,13 @@ class CacheServer:
             self.node = NodeCache(settings)
             servicer = NodeCacheServicer(self.node)
         else:
-            self.backend = backend if backend is not None else open_backend(settings.storage_url)
+            self.backend = (
+                backend
+                if backend is not None
+                else open_backend(
+                    settings.storage_url, settings.data_path, settings.fsync, settings.history_s
+                )
+            )
             self.authority = AuthorityServicer(self.backend, BulkDir.from_env())
             servicer = self.authority
         cache_pb2_grpc.add_CacheServicer_to_server(servicer, self._server)
@@ -734,11 +732,13 @@ class CacheServer:
         await self._server.stop(grace)
         if self.node is not None:
             await self.node.stop()
-        if self.backend is not None:
-            await self.backend.close()
         for task in (self._sweeper, self._expirer):
             if task is not None:
                 task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self.backend is not None:
+            await self.backend.close()
         if self.authority is not None and self.authority.lender is not None:
             self.authority.lender.close()
 

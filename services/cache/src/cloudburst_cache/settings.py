@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from cloudburst_protocol import config
 
@@ -33,6 +34,15 @@ class CacheSettings:
     node_id: str
     max_bytes: int
     storage_url: str = ""
+    # The embedded store: its directory and CLOUDBURST_FSYNC. Built by hand (tests), the
+    # settings keep it in memory; from the environment, the default is "always".
+    data_dir: str = ""
+    fsync: str = "off"
+    history_s: float = config.DEFAULT_HISTORY_S  # snapshot history, CLOUDBURST_HISTORY_S
+
+    @property
+    def data_path(self) -> Path | None:
+        return Path(self.data_dir) if self.data_dir else None
 
     @property
     def address(self) -> str:
@@ -65,4 +75,7 @@ class CacheSettings:
             node_id=config.env_str(config.NODE_ID_ENV, "node0"),
             max_bytes=config.env_int(MAX_BYTES_ENV, DEFAULT_MAX_BYTES),
             storage_url=storage_url,
+            data_dir=str(config.data_dir()),
+            fsync=config.fsync_mode(),
+            history_s=config.history_s(),
         )

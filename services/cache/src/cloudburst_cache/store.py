@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cloudburst_lattices import Lattice, LatticeDecodeError, LatticeTypeError, decode, encode
 from cloudburst_protocol.errors import InvalidArgumentError, SnapshotExpiredError
@@ -25,11 +25,19 @@ from cloudburst_cache.values import describe_kind
 @dataclass(frozen=True, slots=True)
 class Version:
     """A key's value after one change: its sequence number in the store's total order of
-    changes, the lattice, and its encoding."""
+    changes, the lattice, and its encoding. A version loaded from disk is decoded when its
+    key is first merged into (``lattice`` ``None`` until then), so a restart only reads."""
 
     seq: int
-    lattice: Lattice
+    _lattice: Lattice | None = field(compare=False, repr=False)
     encoded: bytes
+
+    @property
+    def lattice(self) -> Lattice:
+        if self._lattice is None:
+            object.__setattr__(self, "_lattice", decode(self.encoded))  # a cache: frozen
+        assert self._lattice is not None
+        return self._lattice
 
 
 Listener = Callable[[str, "Version | None"], None]
@@ -74,6 +82,11 @@ class LatticeStore:
         self._history_order: deque[tuple[str, int]] = deque()  # (key, since), oldest first
         self.seq = 0
         self.bytes = 0
+        # Restored from disk up to this sequence number, without the history before it:
+        # older snapshots are refused (see restore).
+        self.floor = 0
+        # Snapshots before this seq are refused for keys of which nothing is kept.
+        self._absent_floor = 0
 
     def __len__(self) -> int:
         return len(self._values)
@@ -84,6 +97,18 @@ class LatticeStore:
     def remove_listener(self, listener: Listener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def restore(self, rows: Iterable[tuple[str, int, bytes]], seq: int) -> None:
+        """Loads stored values (key, sequence number, encoding) and continues the total
+        order after ``seq``. The history of replaced versions is not stored, so a snapshot
+        before ``seq`` is refused with :class:`SnapshotExpiredError` rather than answered
+        wrongly."""
+        newest = max(self.seq, seq)
+        for key, version_seq, encoded in rows:
+            self._values[key] = Version(version_seq, None, encoded)
+            self.bytes += len(encoded)
+            newest = max(newest, version_seq)
+        self.seq = self.floor = newest
 
     def get(self, key: str) -> bytes | None:
         version = self._values.get(key)
@@ -100,7 +125,14 @@ class LatticeStore:
         for since, version, _ in reversed(self._history.get(key, ())):
             if since <= seq:
                 return version
-        if self._forgotten.get(key, 0):
+        if seq < self.floor:
+            raise SnapshotExpiredError(
+                f"the version of {key!r} at snapshot {seq} is no longer kept (the storage "
+                f"restarted at {self.floor}; versions from before a restart are not kept)"
+            )
+        if self._forgotten.get(key, 0) or (
+            seq < self._absent_floor and key not in self._values and key not in self._history
+        ):
             raise SnapshotExpiredError(
                 f"the version of {key!r} at snapshot {seq} is no longer kept "
                 f"(versions are kept for {self.history_s:g} s, at most {self.history_versions} "
@@ -166,20 +198,43 @@ class LatticeStore:
             len(history) > self.history_versions or now - history[0][2] > self.history_s
         ):
             self._forget_oldest(key, history)
-        while self.history_bytes > self.history_max_bytes and self._history_order:
-            oldest_key, oldest_since = self._history_order.popleft()
-            held = self._history.get(oldest_key)
-            if held and held[0][0] == oldest_since:
-                self._forget_oldest(oldest_key, held)
+        self.trim(now)
         if len(self._history_order) > 4 * self.history_versions * (len(self._history) + 1):
             # Entries dropped by the per-key bounds linger in the order: rebuild it.
             entries = [(t, k, s) for k, h in self._history.items() for s, _, t in h]
             self._history_order = deque((k, s) for _, k, s in sorted(entries))
 
+    def trim(self, now: float | None = None) -> None:
+        """Drops replaced states over all keys, oldest first, past the byte bound or older
+        than ``history_s`` — also of keys never written again (deleted or expired results),
+        so the history's memory follows the write rate, not the number of keys ever
+        written."""
+        now = time.monotonic() if now is None else now
+        order = self._history_order
+        while order:
+            oldest_key, oldest_since = order[0]
+            held = self._history.get(oldest_key)
+            if held and held[0][0] == oldest_since:
+                if (
+                    self.history_bytes <= self.history_max_bytes
+                    and now - held[0][2] <= self.history_s
+                ):
+                    return
+                self._forget_oldest(oldest_key, held)
+            order.popleft()
+
     def _forget_oldest(self, key: str, history: deque[tuple[int, Version | None, float]]) -> None:
         dropped_since, dropped, _ = history.popleft()
         self.history_bytes -= _size(dropped)
-        self._forgotten[key] = dropped_since
+        if history or key in self._values:
+            self._forgotten[key] = dropped_since
+            return
+        # An absent key with no history left: nothing of it is kept, not even its name;
+        # snapshots older than what was dropped are refused for every absent key.
+        if self._history.get(key) is history:
+            del self._history[key]
+        self._forgotten.pop(key, None)
+        self._absent_floor = max(self._absent_floor, dropped_since)
 
     def keys(self, prefix: str = "") -> list[str]:
         return sorted(k for k in self._values if k.startswith(prefix))

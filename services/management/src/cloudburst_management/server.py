@@ -157,7 +157,7 @@ class Supervisor:
         if self.stopping:
             child.state = "stopped"
             return
-        delay = child.policy.on_exit(time.monotonic())
+        delay = child.policy.on_exit(time.monotonic(), code)
         log.warning("service exited", service=child.name, code=code, restart_in=delay)
         if delay is None:
             child.state = "failed"

@@ -253,6 +253,12 @@ class Metadata:
                 dags[name] = _shape(name, record).version
             except CloudburstError as exc:
                 log.warning("skipping an invalid DAG record", dag=name, error=str(exc)[:200])
+        # The store is the source of truth: what is cached here but no longer stored (a
+        # storage that restarted without its data: CLOUDBURST_FSYNC=off) is dropped, so
+        # leases agree with what executors are told instead of being refused as stale
+        # forever; a call then says the function is not registered.
+        self.functions = {n: e for n, e in self.functions.items() if functions.get(n) == e.digest}
+        self.dags = {n: s for n, s in self.dags.items() if dags.get(n) == s.version}
         return functions, dags
 
     async def dag_names(self, prefix: str) -> list[str]:

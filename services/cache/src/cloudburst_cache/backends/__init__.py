@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
@@ -105,9 +106,21 @@ class StorageBackend(Protocol):
         served at all."""
         ...
 
-    async def put(self, key: str, encoded: bytes) -> Versioned:
+    async def put(self, key: str, encoded: bytes, expire_ms: int = 0) -> Versioned:
         """Merges an encoded lattice into ``key``; returns the merged version (the current
-        one, with its old seq, when the write changed nothing)."""
+        one, with its old seq, when the write changed nothing). A new version with
+        ``expire_ms`` is deleted that many milliseconds later unless written again; the
+        expiry is kept by the storage itself (it survives a restart of the authority)."""
+        ...
+
+    async def put_many(self, writes: list[tuple[str, bytes, int]]) -> list[Versioned]:
+        """:meth:`put` of each ``(key, encoded, expire_ms)`` in order; a storage that
+        commits to disk acknowledges them with one commit."""
+        ...
+
+    async def expire_due(self) -> int:
+        """Deletes the values whose expiry has come (where the engine does not do it
+        itself); how many. Called every second, each call bounded."""
         ...
 
     async def delete(self, key: str) -> bool: ...
@@ -143,12 +156,24 @@ class StorageUrl:
     """A parsed ``CLOUDBURST_STORAGE_URL``."""
 
     kind: str  # "memory", "redis" or "cluster"
-    url: str  # for redis-py: the URL without our own query parameters
+    url: str  # for redis-py: the URL (of the first seed) without our own query parameters
     prefix: str  # every Redis key and the change channel start with "<prefix>:"
     tls: bool = False
+    # A cluster's seed nodes, in the order given: the client tries each until one answers.
+    seeds: tuple[tuple[str, int], ...] = ()
 
     def describe(self) -> str:
-        return "memory" if self.kind == "memory" else _without_password(self.url)
+        if self.kind == "memory":
+            return "memory"
+        shown = _without_password(self.url)
+        if len(self.seeds) > 1:
+            scheme, _, rest = shown.partition("://")
+            tail = rest[rest.find("/") :] if "/" in rest else ""
+            listed = ",".join(
+                f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in self.seeds
+            )
+            shown = f"{scheme}+cluster://{listed}{tail}"
+        return shown
 
 
 def parse_storage_url(url: str) -> StorageUrl:
@@ -172,11 +197,34 @@ def parse_storage_url(url: str) -> StorageUrl:
     base = scheme.removesuffix("+cluster")
     kept = "&".join(f"{k}={v}" for k, values in query.items() for v in values)
     netloc_and_path = rest.split("?", 1)[0]
-    if not parts.hostname:
-        raise ValueError(f"CLOUDBURST_STORAGE_URL {url!r} names no host")
-    clean = f"{base}://{netloc_and_path}" + (f"?{kept}" if kept else "")
     kind = "cluster" if scheme.endswith("+cluster") else "redis"
-    return StorageUrl(kind, clean, prefix, tls=base == "rediss")
+    netloc, slash, path = netloc_and_path.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    seeds = tuple(_host_port(url, host) for host in hosts.split(","))
+    if len(seeds) > 1 and kind != "cluster":
+        raise ValueError(
+            f"CLOUDBURST_STORAGE_URL {url!r}: several hosts need redis+cluster:// (seed nodes)"
+        )
+    first = f"[{seeds[0][0]}]" if ":" in seeds[0][0] else seeds[0][0]
+    netloc_and_path = f"{userinfo}{at}{first}:{seeds[0][1]}{slash}{path}"
+    clean = f"{base}://{netloc_and_path}" + (f"?{kept}" if kept else "")
+    return StorageUrl(kind, clean, prefix, tls=base == "rediss", seeds=seeds)
+
+
+def _host_port(url: str, text: str) -> tuple[str, int]:
+    """One ``host[:port]`` of the URL (port 6379 if none), or ``ValueError`` naming it."""
+    try:
+        parts = urlsplit(f"//{text.strip()}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+        if text.strip():
+            raise ValueError(
+                f"CLOUDBURST_STORAGE_URL {url!r}: {text.strip()!r} is not host:port"
+            ) from None
+    if not host:
+        raise ValueError(f"CLOUDBURST_STORAGE_URL {url!r} names no host")
+    return host, port or 6379
 
 
 def _without_password(url: str) -> str:
@@ -186,14 +234,23 @@ def _without_password(url: str) -> str:
     return f"{scheme}://{rest}"
 
 
-def open_backend(url: str) -> StorageBackend:
-    """The backend a ``CLOUDBURST_STORAGE_URL`` names (not started)."""
+def open_backend(
+    url: str, data_dir: Path | None = None, fsync: str = "off", history_s: float | None = None
+) -> StorageBackend:
+    """The backend a ``CLOUDBURST_STORAGE_URL`` names (not started). The embedded store
+    persists in ``data_dir`` unless ``fsync`` is ``off`` (see docs/storage.md); replaced
+    versions stay readable by snapshots for ``history_s`` seconds (default 60)."""
     target = parse_storage_url(url)
-    if target.kind == "memory":
-        from cloudburst_cache.backends.memory import MemoryBackend  # noqa: PLC0415 (cycle)
-
-        return MemoryBackend()
     # Imported here: the backends import this module, and memory mode needs no redis.
+    from cloudburst_cache.store import HISTORY_S, LatticeStore  # noqa: PLC0415 (cycle)
+
+    keep = HISTORY_S if history_s is None else history_s
+    if target.kind == "memory":
+        from cloudburst_cache.backends.memory import MemoryBackend  # noqa: PLC0415
+        from cloudburst_cache.persistence import DiskLog  # noqa: PLC0415
+
+        disk = None if fsync == "off" or data_dir is None else DiskLog(data_dir, fsync)
+        return MemoryBackend(LatticeStore(history_s=keep), disk=disk)
     from cloudburst_cache.backends.redis_backend import RedisBackend  # noqa: PLC0415
 
-    return RedisBackend(target)
+    return RedisBackend(target, history_s=keep)

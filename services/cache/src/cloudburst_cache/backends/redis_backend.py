@@ -44,6 +44,7 @@ from cloudburst_protocol.errors import (
     SnapshotExpiredError,
     UnavailableError,
 )
+from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from cloudburst_cache.backends import (
@@ -167,7 +168,10 @@ class RedisBackend:
     async def start(self) -> None:
         try:
             if self.cluster:
-                self._client = redis.asyncio.RedisCluster.from_url(self.target.url)
+                seeds = [ClusterNode(host, port) for host, port in self.target.seeds]
+                self._client = redis.asyncio.RedisCluster.from_url(
+                    self.target.url, startup_nodes=seeds
+                )
                 await self._client.initialize()
             else:
                 self._client = redis.asyncio.Redis.from_url(self.target.url)
@@ -265,7 +269,7 @@ class RedisBackend:
             return None
         return StoredVersion(int(reply[2]), reply[1])
 
-    async def put(self, key: str, encoded: bytes) -> Versioned:
+    async def put(self, key: str, encoded: bytes, expire_ms: int = 0) -> Versioned:
         incoming = decode_write(key, encoded)
         _check_supported(key, incoming)
         try:
@@ -279,6 +283,7 @@ class RedisBackend:
                     encoded,
                     self.history_versions,
                     int(self.history_s * 1000),
+                    max(0, int(expire_ms)),
                 ],
             )
         except ResponseError as exc:
@@ -286,6 +291,9 @@ class RedisBackend:
         except RedisError as exc:
             raise self._unavailable(exc) from None
         return StoredVersion(int(reply[1]), reply[0])
+
+    async def put_many(self, writes: list[tuple[str, bytes, int]]) -> list[Versioned]:
+        return [await self.put(key, encoded, expire_ms) for key, encoded, expire_ms in writes]
 
     def _merge_error(self, key: str, incoming: type, message: str) -> Exception:
         words = message.split(" script: ", 1)[0].split()  # Redis appends where it failed
@@ -325,6 +333,9 @@ class RedisBackend:
         except RedisError as exc:
             raise self._unavailable(exc) from None
         return bool(seq)
+
+    async def expire_due(self) -> int:
+        return 0  # Redis removes expired values itself (PEXPIRE in the put script)
 
     async def keys(self, prefix: str = "") -> list[str]:
         head = f"{self.prefix}:v:{{"
