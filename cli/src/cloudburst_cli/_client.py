@@ -82,8 +82,13 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 @contextmanager
-def reporting_errors(verbose: bool = False) -> Iterator[None]:
-    """Turns a :class:`CloudburstError` raised in the block into one error line and exit 1."""
+def reporting_errors(verbose: bool = False, call_id: str | None = None) -> Iterator[None]:
+    """Turns a :class:`CloudburstError` raised in the block into one error line and exit 1.
+
+    With ``call_id`` (the block waits for that call) the line names the call, so it can be
+    traced (``cbctl trace ID``); Ctrl-C there says the call goes on and how to read it."""
+    ids: dict[str, Any] = {} if call_id is None else {"call_id": call_id}
+    named = f"call {call_id}" if call_id is not None else ""
     try:
         yield
     except RemoteFunctionError as exc:
@@ -92,10 +97,26 @@ def reporting_errors(verbose: bool = False) -> Iterator[None]:
                 exc.remote_traceback.rstrip(), highlight=False, markup=False, soft_wrap=True
             )
         message = f"{exc.type_name}: {exc.message}" if exc.message else exc.type_name
-        hint = "" if verbose else " (--verbose shows the remote traceback)"
-        raise fail(f"the function raised {message}{hint}") from None
+        notes = [named] if named else []
+        if not verbose:
+            notes.append("--verbose shows the remote traceback")
+        hint = f" ({'; '.join(notes)})" if notes else ""
+        raise fail(
+            f"the function raised {message}{hint}", error_type=type(exc).__name__, **ids
+        ) from None
     except CloudburstError as exc:
-        raise fail(f"{type(exc).__name__}: {exc}") from None
+        hint = f" ({named})" if named and str(call_id) not in str(exc) else ""
+        kind = type(exc).__name__
+        raise fail(f"{kind}: {exc}{hint}", error_type=kind, **ids) from None
+    except KeyboardInterrupt:
+        if call_id is None:
+            raise
+        raise fail(
+            f"interrupted; call {call_id} goes on (read it with `cbctl result {call_id}`)",
+            error_type="Interrupted",
+            code=130,
+            **ids,
+        ) from None
 
 
 @contextmanager
@@ -117,9 +138,9 @@ def connect(
         )
     except UnavailableError as exc:
         # The SDK's message names the address it tried and how to start a cluster.
-        raise fail(str(exc)) from None
+        raise fail(str(exc), error_type=type(exc).__name__) from None
     except CloudburstError as exc:
-        raise fail(f"{type(exc).__name__}: {exc}") from None
+        raise fail(f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__) from None
     with connection, reporting_errors(verbose):
         yield connection
 

@@ -29,6 +29,7 @@ from cloudburst_cli._client import (
     VerboseOption,
     connect,
     parse_arg,
+    reporting_errors,
 )
 from cloudburst_cli._output import (
     console,
@@ -36,9 +37,12 @@ from cloudburst_cli._output import (
     echo_json,
     echo_names,
     fail,
+    note,
     print_result,
+    use_json,
     waiting,
 )
+from cloudburst_cli._trace import remember_call
 
 dag_app = typer.Typer(
     help="DAGs: registered functions composed into a graph with one sink.\n\n"
@@ -269,17 +273,24 @@ def call_dag(
     verbose: VerboseOption = False,
     address: AddressOption = None,
 ) -> None:
-    """Call a DAG and print its sink's result."""
+    """Call a DAG and print its sink's result (--verbose: its call id on stderr)."""
+    use_json(as_json)
     arg_map = parse_dag_args(args or [])
     with connect(ctx, address, timeout=timeout, verbose=verbose) as cloud:
         future = cloud.call_dag(name, arg_map, output_key=output_key, detach=detach)
+        remember_call(cloud.address, future.obj_id)
         if detach:
             if as_json:
                 echo_json({"call_id": future.obj_id})
             else:
                 typer.echo(future.obj_id)
             return
-        with waiting(f"waiting for dag {name}…"):
+        if verbose and not as_json:
+            note(f"call {future.obj_id}")
+        with (
+            reporting_errors(verbose, call_id=future.obj_id),
+            waiting(f"waiting for dag {name} (call {future.obj_id})…"),
+        ):
             value = future.get()
     print_result(future.obj_id, value, as_json)
 

@@ -18,8 +18,19 @@ from cloudburst_cli._client import (
     connect,
     parse_arg,
     parse_json,
+    reporting_errors,
 )
-from cloudburst_cli._output import done, echo_json, echo_names, fail, print_result, waiting
+from cloudburst_cli._output import (
+    done,
+    echo_json,
+    echo_names,
+    fail,
+    note,
+    print_result,
+    use_json,
+    waiting,
+)
+from cloudburst_cli._trace import remember_call
 
 functions_app = typer.Typer(
     help="Registered functions.\n\n"
@@ -172,18 +183,26 @@ def call(
     verbose: VerboseOption = False,
     address: AddressOption = None,
 ) -> None:
-    """Call a registered function and print its result."""
+    """Call a registered function and print its result (--verbose: its call id on stderr)."""
+    use_json(as_json)
     values = [parse_arg(a) for a in args or []]
     with connect(ctx, address, timeout=timeout, verbose=verbose) as cloud:
         if detach:
             future = cloud.exec_func(name, values, detach=True)
+            remember_call(cloud.address, future.obj_id)
             if as_json:
                 echo_json({"call_id": future.obj_id})
             else:
                 typer.echo(future.obj_id)
             return
         future = cloud.exec_func(name, values)
-        with waiting(f"waiting for {name}…"):
+        remember_call(cloud.address, future.obj_id)
+        if verbose and not as_json:
+            note(f"call {future.obj_id}")
+        with (
+            reporting_errors(verbose, call_id=future.obj_id),
+            waiting(f"waiting for {name} (call {future.obj_id})…"),
+        ):
             value = future.get()
     print_result(future.obj_id, value, as_json)
 
