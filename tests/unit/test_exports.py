@@ -26,6 +26,7 @@ def test_cloudburst_all_is_pinned() -> None:
             "DagNotFoundError",
             "DagRegistration",
             "ExecutorDiedError",
+            "FunctionInUseError",
             "FunctionNotFoundError",
             "InvalidArgumentError",
             "InvalidDagError",
@@ -36,6 +37,7 @@ def test_cloudburst_all_is_pinned() -> None:
             "SnapshotExpiredError",
             "RemoteFunctionError",
             "SerializationError",
+            "StaleLeaseError",
             "UnavailableError",
         ]
     )

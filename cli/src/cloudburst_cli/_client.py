@@ -4,6 +4,8 @@ SDK error into one line on stderr and exit status 1."""
 from __future__ import annotations
 
 import json
+import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,8 +18,9 @@ from cloudburst import (
     RemoteFunctionError,
     UnavailableError,
 )
+from cloudburst._connection import resolve_address
 
-from cloudburst_cli._output import errors, fail
+from cloudburst_cli._output import errors, fail, waiting
 
 ADDRESS_ENV = "CLOUDBURST_ADDRESS"
 CONNECT_TIMEOUT_ENV = "CLOUDBURST_CONNECT_TIMEOUT"
@@ -131,11 +134,19 @@ def connect(
     the block become one line and exit 1. ``timeout`` bounds each call (the SDK's default,
     ``CLOUDBURST_CALL_TIMEOUT`` or 300 s, when None)."""
     chosen = settings(ctx)
-    target = address if address is not None else chosen.address
-    try:
-        connection = CloudburstConnection(
-            target or None, timeout=timeout, connect_timeout=chosen.connect_timeout
+    target = resolve_address(address if address is not None else chosen.address)
+    refused = _refused(target, chosen.connect_timeout)
+    if refused:
+        raise fail(
+            f"no Cloudburst scheduler answers at {target} ({refused}); is the cluster running? "
+            "(start one with `cbctl up`)",
+            error_type="UnavailableError",
         )
+    try:
+        with waiting(f"connecting to the scheduler at {target}…"):
+            connection = CloudburstConnection(
+                target, timeout=timeout, connect_timeout=chosen.connect_timeout
+            )
     except UnavailableError as exc:
         # The SDK's message names the address it tried and how to start a cluster.
         raise fail(str(exc), error_type=type(exc).__name__) from None
@@ -145,13 +156,41 @@ def connect(
         yield connection
 
 
-def parse_arg(text: str) -> Any:
-    """A command-line argument as JSON (``3``, ``"3"``, ``[1, 2]``, ``{"a": 1}``, ``null``),
-    or the text itself when it is not valid JSON (so ``hello`` is the string "hello")."""
+_LOOKS_LIKE_JSON = re.compile(r"\s*([\[{\"]|[-+]?\.?\d)")
+
+
+def parse_arg(text: str, what: str = "argument") -> Any:
+    """A command-line argument as JSON (``3``, ``"3"``, ``[1, 2]``, ``{"a": 1}``, ``null``).
+    A bare word that does not start like JSON (``hello``, ``two words``) is that string; text
+    that starts like JSON (a bracket, a brace, a quote or a number) but does not parse is a
+    one-line error with the parse error, never silently a string."""
     try:
         return json.loads(text)
-    except ValueError:
-        return text
+    except ValueError as exc:
+        if not _LOOKS_LIKE_JSON.match(text):
+            return text
+        quoted = json.dumps(text)
+        raise fail(
+            f"{what} is not valid JSON: {text!r} ({exc}); to pass it as text, quote it: '{quoted}'",
+            error_type="InvalidArgumentError",
+        ) from None
+
+
+def _refused(address: str, timeout: float) -> str:
+    """Why nothing can listen at ``address`` (``connection refused``, an unknown host), found
+    with one TCP connect so cbctl fails at once; empty when something answers, or when it
+    cannot tell within ``timeout`` (the SDK's own wait then decides)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return ""
+    except ConnectionRefusedError:
+        return "connection refused"
+    except socket.gaierror:
+        return f"cannot resolve {host!r}"
+    except (OSError, ValueError):
+        return ""
 
 
 def parse_json(text: str, what: str, hint: str = "") -> Any:
@@ -159,7 +198,9 @@ def parse_json(text: str, what: str, hint: str = "") -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise fail(f"{what} is not valid JSON: {text!r} ({exc}){hint}") from None
+        raise fail(
+            f"{what} is not valid JSON: {text!r} ({exc}){hint}", error_type="InvalidArgumentError"
+        ) from None
 
 
 __all__ = [

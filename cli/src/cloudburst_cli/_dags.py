@@ -133,7 +133,7 @@ def parse_dag_args(items: list[str]) -> dict[str, list[Any]]:
         function, sep, value = item.partition("=")
         if not sep or not function.strip():
             raise fail(f"--arg takes FUNCTION=JSON (e.g. square=3), got {item!r}")
-        arg_map.setdefault(function.strip(), []).append(parse_arg(value))
+        arg_map.setdefault(function.strip(), []).append(parse_arg(value, f"--arg {item!r}"))
     return arg_map
 
 
@@ -199,7 +199,6 @@ def create(
         list[str] | None,
         typer.Option(
             "--edge",
-            "-e",
             metavar="UP:DOWN",
             help="An edge, repeatable: UP's result goes to DOWN.",
             show_default=False,
@@ -244,7 +243,8 @@ def call_dag(
             "-a",
             metavar="FUNCTION=JSON",
             help="An argument for a function, repeatable (several append in order); the "
-            "value is JSON, or a plain string when it is not valid JSON.",
+            "value is JSON, or a string when it is a bare word (text that starts like JSON "
+            "but is not valid is an error).",
             show_default=False,
         ),
     ] = None,
@@ -305,6 +305,7 @@ def list_dags(
     address: AddressOption = None,
 ) -> None:
     """List registered DAGs (one name a line; --json: a JSON list)."""
+    use_json(as_json)
     with connect(ctx, address) as cloud:
         names = sorted(cloud.list_dags(prefix))
     echo_names(names, as_json, "DAGs")
@@ -321,6 +322,7 @@ def describe(
     address: AddressOption = None,
 ) -> None:
     """Draw a DAG as a tree, from its sources down to its sink."""
+    use_json(as_json)
     with connect(ctx, address) as cloud:
         functions, connections = cloud.get_dag(name)
     spec = DagSpec(name, functions, connections)

@@ -91,7 +91,7 @@ def echo_names(names: list[str], as_json: bool, kind: str) -> None:
         echo_json(names)
         return
     if not names:
-        note(f"no {kind} registered")
+        note(f"no {kind}" if kind == "keys" else f"no {kind} registered")
     for item in names:
         typer.echo(item)
 

@@ -17,6 +17,7 @@ from cloudburst_protocol.errors import (
     CloudburstError,
     DagNotFoundError,
     ExecutorDiedError,
+    FunctionInUseError,
     FunctionNotFoundError,
     InvalidArgumentError,
     InvalidDagError,
@@ -25,6 +26,7 @@ from cloudburst_protocol.errors import (
     RemoteFunctionError,
     SerializationError,
     SnapshotExpiredError,
+    StaleLeaseError,
     UnavailableError,
 )
 from cloudburst_protocol.gen.common_pb2 import MULTI, NORMAL, REPEATABLE_READ, SINGLE
@@ -53,6 +55,7 @@ __all__ = [
     "DagNotFoundError",
     "DagRegistration",
     "ExecutorDiedError",
+    "FunctionInUseError",
     "FunctionNotFoundError",
     "InvalidArgumentError",
     "InvalidDagError",
@@ -63,5 +66,6 @@ __all__ = [
     "RemoteFunctionError",
     "SerializationError",
     "SnapshotExpiredError",
+    "StaleLeaseError",
     "UnavailableError",
 ]

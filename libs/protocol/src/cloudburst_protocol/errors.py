@@ -102,6 +102,12 @@ class SnapshotExpiredError(CloudburstError):
     code = common_pb2.SNAPSHOT_EXPIRED
 
 
+class FunctionInUseError(CloudburstError):
+    """A function cannot be deleted while DAGs use it (delete them first, or force it)."""
+
+    code = common_pb2.FUNCTION_IN_USE
+
+
 class RemoteFunctionError(CloudburstError):
     """A user function raised. Keeps the original type name, message and remote traceback.
 
@@ -152,6 +158,7 @@ ERROR_TYPES: dict[int, type[CloudburstError]] = {
         UnavailableError,
         StaleLeaseError,
         SnapshotExpiredError,
+        FunctionInUseError,
         RemoteFunctionError,
     )
 }
@@ -233,6 +240,7 @@ __all__ = [
     "DagNotFoundError",
     "ErrorCode",
     "ExecutorDiedError",
+    "FunctionInUseError",
     "FunctionNotFoundError",
     "InvalidArgumentError",
     "InvalidDagError",
