@@ -695,3 +695,35 @@ def test_readme_cbctl_example_runs(cluster: LocalCluster, tmp_path: Path) -> Non
         assert done.returncode == 0, (argv, done.stderr)
         if expected:
             assert done.stdout.strip().splitlines() == expected, argv
+
+
+def test_ctrl_c_names_the_call_that_goes_on(address: str, registered: dict[str, str]) -> None:
+    """Ctrl-C while cbctl waits for a call says the call goes on and how to read it."""
+    import signal
+
+    env = dict(os.environ, CLOUDBURST_ADDRESS=address, COLUMNS="200")
+    process = subprocess.Popen(
+        [CBCTL, "call", registered["slow"], "3", "--verbose"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()  # printed before the wait starts
+        call_id = first.split("call ", 1)[1].strip()
+        assert len(call_id) == 32, first
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in rest
+    assert f"cbctl result {call_id}" in rest
+    deadline = time.monotonic() + 30
+    while (fetched := run(address, "result", call_id)).exit_code != 0:
+        assert "is unknown" in fetched.stderr  # a direct call is known once it ends
+        assert time.monotonic() < deadline, "the interrupted call never finished"
+        time.sleep(0.2)
+    assert fetched.stdout.strip() == "3"

@@ -115,7 +115,8 @@ def reporting_errors(verbose: bool = False, call_id: str | None = None) -> Itera
         if call_id is None:
             raise
         raise fail(
-            f"interrupted; call {call_id} goes on (read it with `cbctl result {call_id}`)",
+            f"interrupted; call {call_id} goes on (once it ends, `cbctl result {call_id}` "
+            "reads its result)",
             error_type="Interrupted",
             code=130,
             **ids,

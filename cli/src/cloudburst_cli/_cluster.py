@@ -15,7 +15,7 @@ from cloudburst_protocol.errors import CloudburstError
 from rich.table import Table
 
 from cloudburst_cli._client import AddressOption, connect, settings
-from cloudburst_cli._output import console, errors, fail, use_json
+from cloudburst_cli._output import console, errors, fail, use_json, waiting
 
 HomeOption = Annotated[
     Path | None,
@@ -126,10 +126,12 @@ def status(
             console.print(_scheduler_table(report))
         return
     if management:
-        info = cluster_status(management.strip())
+        with waiting(f"asking the management service at {management.strip()}…"):
+            info = cluster_status(management.strip())
         missing = f"no management service answers at {management.strip()}"
     else:
-        info = LocalCluster(home=home, executors=1).status()
+        with waiting("asking the local cluster…"):
+            info = LocalCluster(home=home, executors=1).status()
         missing = "no cluster is running (start one with `cbctl up`)"
     if info is None:
         if as_json:

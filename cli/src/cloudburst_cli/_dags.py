@@ -229,7 +229,11 @@ def create(
         raise fail("a DAG needs at least one function (--function NAME)")
     with connect(ctx, address) as cloud:
         cloud.register_dag(spec.name, spec.functions, spec.edges)
-    done(f"registered dag {spec.name!r}: {len(spec.functions)} functions, {len(spec.edges)} edges")
+    n_fns, n_edges = len(spec.functions), len(spec.edges)
+    done(
+        f"registered dag {spec.name!r}: {n_fns} function{'s' * (n_fns != 1)}, "
+        f"{n_edges} edge{'s' * (n_edges != 1)}"
+    )
 
 
 @dag_app.command("call")

@@ -228,8 +228,9 @@ def result(
     with connect(ctx, address, verbose=verbose) as cloud:
         if cloud.call_state(call_id) == "unknown":
             raise fail(
-                f"call {call_id} is unknown: no such call is pending and no result is stored "
-                "(results expire after CLOUDBURST_RESULT_TTL seconds)",
+                f"call {call_id} is unknown: the scheduler has no such call pending and no "
+                "result is stored (a wrong id, a result past CLOUDBURST_RESULT_TTL, or a "
+                "direct call still running elsewhere, known once it ends)",
                 error_type="KeyNotFoundError",
                 call_id=call_id,
             )
