@@ -263,3 +263,17 @@ def test_trace_of_a_malformed_or_unknown_id_is_one_line(cluster: LocalCluster) -
         assert "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
     assert "not a call id" in cbctl_at(cluster, "trace", "nope").stderr
+
+
+def test_trace_last_after_a_call_that_never_ran(cluster: LocalCluster) -> None:
+    """A call of an unregistered function leaves no spans: its error line names its call id,
+    and `trace --last` says that call left none instead of drawing an older call."""
+    failed = cbctl_at(cluster, "call", f"nothing{uuid.uuid4().hex[:8]}", "1")
+    assert failed.returncode == 1
+    line = failed.stderr.strip().splitlines()[-1]
+    assert "FunctionNotFoundError" in line
+    call_id = line.rsplit("(call ", 1)[1].rstrip(")")
+    assert len(call_id) == 32
+    shown = cbctl_at(cluster, "trace", "--last")
+    assert shown.returncode == 1
+    assert call_id in shown.stderr and "left no spans" in shown.stderr

@@ -118,17 +118,25 @@ def remembered_call(home: Path) -> tuple[str, int] | None:
 
 def _last_trace(home: Path, directory: Path) -> list[dict[str, Any]]:
     """The latest call's spans, waiting (up to ``WAIT_S``) for those of a call cbctl just
-    made when they have not reached the files yet."""
+    made when they have not reached the files yet. A call cbctl made after every traced call
+    that leaves no spans (it failed before it ran: an unknown function, say) is reported
+    rather than drawing an older call."""
     remembered = remembered_call(home)
     deadline = time.monotonic() + WAIT_S
     while True:
         spans = read_spans(directory)
         latest = latest_call(spans)
-        if remembered is not None and (latest is None or latest[0] != remembered[0]):
-            newer = latest is None or remembered[1] > latest[1]
-            if newer and time.monotonic() < deadline:
+        # The call cbctl made last is newer than every traced call: wait for its spans.
+        if remembered is not None and (latest is None or remembered[1] > latest[1]):
+            if latest is not None and latest[0] == remembered[0]:
+                return find_trace(spans, None)
+            if time.monotonic() < deadline:
                 time.sleep(0.1)
                 continue
+            raise fail(
+                f"the last call cbctl made, {remembered[0]}, left no spans in {directory} "
+                "(it failed before it ran, or tracing is off)"
+            )
         if latest is not None or time.monotonic() > deadline:
             return find_trace(spans, None)
         time.sleep(0.1)
