@@ -136,23 +136,23 @@ def connect(
     ``CLOUDBURST_CALL_TIMEOUT`` or 300 s, when None)."""
     chosen = settings(ctx)
     target = resolve_address(address if address is not None else chosen.address)
-    refused = _refused(target, chosen.connect_timeout)
-    if refused:
-        raise fail(
-            f"no Cloudburst scheduler answers at {target} ({refused}); is the cluster running? "
-            "(start one with `cbctl up`)",
-            error_type="UnavailableError",
-        )
-    try:
-        with waiting(f"connecting to the scheduler at {target}…"):
+    with waiting(f"connecting to the scheduler at {target}…"):
+        unreachable = _unreachable(target, chosen.connect_timeout)
+        if unreachable:
+            raise fail(
+                f"no Cloudburst scheduler answers at {target} ({unreachable}); is the cluster "
+                "running? (start one with `cbctl up`)",
+                error_type="UnavailableError",
+            )
+        try:
             connection = CloudburstConnection(
                 target, timeout=timeout, connect_timeout=chosen.connect_timeout
             )
-    except UnavailableError as exc:
-        # The SDK's message names the address it tried and how to start a cluster.
-        raise fail(str(exc), error_type=type(exc).__name__) from None
-    except CloudburstError as exc:
-        raise fail(f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__) from None
+        except UnavailableError as exc:
+            # The SDK's message names the address it tried and how to start a cluster.
+            raise fail(str(exc), error_type=type(exc).__name__) from None
+        except CloudburstError as exc:
+            raise fail(f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__) from None
     with connection, reporting_errors(verbose):
         yield connection
 
@@ -177,10 +177,10 @@ def parse_arg(text: str, what: str = "argument") -> Any:
         ) from None
 
 
-def _refused(address: str, timeout: float) -> str:
-    """Why nothing can listen at ``address`` (``connection refused``, an unknown host), found
-    with one TCP connect so cbctl fails at once; empty when something answers, or when it
-    cannot tell within ``timeout`` (the SDK's own wait then decides)."""
+def _unreachable(address: str, timeout: float) -> str:
+    """Why nothing answers at ``address`` (connection refused, an unknown host, no answer
+    within ``timeout``), found with one TCP connect so cbctl fails at once instead of waiting
+    out gRPC's reconnection backoff; empty when something accepts the connection."""
     host, _, port = address.rpartition(":")
     host = host.strip("[]")
     try:
@@ -190,8 +190,10 @@ def _refused(address: str, timeout: float) -> str:
         return "connection refused"
     except socket.gaierror:
         return f"cannot resolve {host!r}"
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
     except (OSError, ValueError):
-        return ""
+        return ""  # let the SDK try, and report what it finds
 
 
 def parse_json(text: str, what: str, hint: str = "") -> Any:

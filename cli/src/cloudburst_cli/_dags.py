@@ -289,13 +289,11 @@ def call_dag(
             else:
                 typer.echo(future.obj_id)
             return
-        if verbose and not as_json:
-            note(f"call {future.obj_id}")
-        with (
-            reporting_errors(verbose, call_id=future.obj_id),
-            waiting(f"waiting for dag {name} (call {future.obj_id})…"),
-        ):
-            value = future.get()
+        with reporting_errors(verbose, call_id=future.obj_id):
+            if verbose and not as_json:
+                note(f"call {future.obj_id}")
+            with waiting(f"waiting for dag {name} (call {future.obj_id})…"):
+                value = future.get()
     print_result(future.obj_id, value, as_json)
 
 

@@ -80,7 +80,9 @@ Examples:
 
     cbctl up
 
-    cbctl register funcs.py:square
+    cbctl register funcs.py:square   (funcs.py defines square(cloudburst, x), inc(...))
+
+    cbctl register funcs.py:inc
 
     cbctl call square 3
 
@@ -88,7 +90,7 @@ Examples:
 
     cbctl dag create pipeline --function inc --function square --edge inc:square
 
-    cbctl dag call pipeline --arg inc=1
+    cbctl dag call pipeline --arg inc=1   (prints 4)
 
     cbctl keys put greeting '"hello"'   then   cbctl keys get greeting   (or get/put)
 
