@@ -609,6 +609,10 @@ def test_json_errors_are_json(address: str, prefix: str) -> None:
         assert reply["error"]["message"]
     done = run(NO_CLUSTER, "functions", "list", "--json")
     assert json.loads(done.stdout)["error"]["type"] == "UnavailableError"
+    # Without --json (in the same process) an error is the stderr line alone.
+    plain = run(address, "get", f"{prefix}_nokey")
+    assert_one_error_line(plain, "KeyNotFoundError")
+    assert plain.stdout == ""
 
 
 def test_keys_list_get_put_delete(address: str, name: str) -> None:

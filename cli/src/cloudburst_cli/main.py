@@ -1,7 +1,7 @@
 """cbctl: run a local Cloudburst cluster and drive it from a shell.
 
 The commands live in private modules: ``_cluster`` (up, down, status, logs), ``_functions``
-(register, call, result, functions ...), ``_dags`` (dag ...), ``_state`` (get, put) and
+(register, call, result, functions ...), ``_dags`` (dag ...), ``_state`` (keys ..., get, put) and
 ``_trace`` (trace, which reads the local cluster's span files). They talk to a cluster only
 through the SDK's ``CloudburstConnection``; ``_client`` chooses the address and turns SDK
 errors into one line on stderr and exit status 1.
@@ -27,7 +27,7 @@ from cloudburst_cli._client import (
 )
 from cloudburst_cli._dags import dag_app
 from cloudburst_cli._functions import functions_app
-from cloudburst_cli._output import fail
+from cloudburst_cli._output import fail, use_json
 
 
 class OneLineErrors(TyperGroup):
@@ -44,6 +44,7 @@ class OneLineErrors(TyperGroup):
         windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
+        use_json(False)  # until the command asks for JSON (one process may run several)
         try:
             code = super().main(
                 args,
