@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cloudburst_cli._client import AddressOption, JsonOption, connect, parse_json
-from cloudburst_cli._output import done, echo_json, echo_names, echo_value, use_json
+from cloudburst_cli._output import done, echo_json, echo_names, echo_value, fail, use_json
 
 keys_app = typer.Typer(
     help="The key-value store.\n\n"
@@ -82,7 +82,8 @@ def delete(
 ) -> None:
     """Remove a key and its value."""
     with connect(ctx, address) as cloud:
-        cloud.get_object(key)  # a missing key is an error, not a silent no-op
+        if key not in cloud.list_objects(key):  # a missing key is an error, not a no-op
+            raise fail(f"KeyNotFoundError: key {key!r} is not in the store")
         cloud.delete_object(key)
     done(f"deleted {key!r}")
 
