@@ -26,6 +26,7 @@ install: $(UV)  ## Create .venv with every package of the monorepo (editable) an
 
 up: install  ## Start a local cluster and return once it is ready (same as .venv/bin/cbctl up)
 	$(VENV)/bin/cbctl up
+	@echo "cbctl and the SDK live in $(VENV): run 'source $(VENV)/bin/activate' to put cbctl on PATH (or call $(VENV)/bin/cbctl)"
 
 down:  ## Stop the local cluster
 	$(VENV)/bin/cbctl down
@@ -46,13 +47,13 @@ protos: install  ## Regenerate the protobuf/gRPC modules from libs/protocol/prot
 protos-check: install  ## Fail if the generated modules are stale
 	$(VENV)/bin/python libs/protocol/scripts/gen_protos.py --check
 
-unit: install  ## Fast tests: no cluster
+unit: install redis  ## Fast tests: no cluster
 	$(VENV)/bin/pytest -m "not e2e and not docker"
 
-e2e: install  ## Tests against real local clusters
+e2e: install redis  ## Tests against real local clusters
 	$(VENV)/bin/pytest -m e2e
 
-test: install lint typecheck protos-check  ## Lint, types, and the whole test suite
+test: install redis lint typecheck protos-check  ## Lint, types, and the whole test suite
 	$(VENV)/bin/pytest
 
 clean:  ## Remove the environment and caches

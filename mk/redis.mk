@@ -1,10 +1,9 @@
 # redis-server (Debian's package) for the storage tests, which start real Redis servers and a
-# Redis Cluster on loopback (tests/storage). `make install` (so `make test` and .ci/run)
-# installs it when it is missing; without root or apt it says so and the tests skip (they
-# fail instead when CI=true).
+# Redis Cluster on loopback (tests/storage). The test targets (`make test`, `unit`, `e2e`)
+# install it when it is missing; `make install` and `make up` do not (the embedded storage
+# needs no system package). Without root or apt it says so and the tests skip (they fail
+# instead when CI=true).
 .PHONY: redis
-
-install: redis
 
 redis:  ## Install redis-server and redis-cli (Debian package) when missing
 	@if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then exit 0; fi; \

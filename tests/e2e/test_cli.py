@@ -99,6 +99,13 @@ def test_up_status_logs_down(env: dict[str, str]) -> None:
         port = env["CLOUDBURST_SCHEDULER_PORT"]
         with CloudburstConnection(f" 127.0.0.1:{port} ") as cloud:
             assert cloud.register(lambda _, x: x * x, "square")(7).get() == 49
+            # Through the scheduler (detached), so even the scheduler's span is written.
+            detached = cloud.exec_func("square", [8], detach=True)
+            assert detached.get(timeout=30) == 64
+        deadline = time.monotonic() + 10
+        while cbctl(env, "trace", detached.obj_id).returncode != 0:
+            assert time.monotonic() < deadline, "the call's spans were never written"
+            time.sleep(0.1)
 
         logs = cbctl(env, "logs", "scheduler", "-n", "200")
         assert logs.returncode == 0
@@ -116,6 +123,12 @@ def test_up_status_logs_down(env: dict[str, str]) -> None:
     assert not any(alive(p) for p in pids)
     assert "no cluster is running" in cbctl(env, "down").stdout
     assert cbctl(env, "status").returncode == 1
+    # Trace files belong to a cluster run: after down, --last shows no call of the old run,
+    # while the old call can still be drawn by its id.
+    last = cbctl(env, "trace", "--last")
+    assert last.returncode == 1
+    assert "no call of the running cluster" in last.stderr
+    assert detached.obj_id in cbctl(env, "trace", detached.obj_id).stdout
 
 
 def test_up_recovers_from_a_crashed_cluster(env: dict[str, str]) -> None:

@@ -367,7 +367,8 @@ def test_put_then_get(address: str, name: str) -> None:
         (["register", "{file}:square", "--init-args", "[1]"], ["for classes"]),
         (["call", "{prefix}_boom", "7"], ["Rejected", "cannot take 7"]),
         (["dag", "call", "{prefix}_boomdag", "--arg", "{prefix}_boom=7"], ["Rejected"]),
-        (["result", "{prefix}_never", "--timeout", "0.3"], ["CallTimeoutError"]),
+        (["result", "{prefix}_never"], ["not a call id"]),
+        (["result", "0123456789abcdef0123456789abcdef"], ["is unknown"]),
         (["call", "{prefix}_slow", "2", "--timeout", "0.5"], ["CallTimeoutError"]),
         (["dag", "create", "{prefix}_cyc", "--edge", "{prefix}_inc:{prefix}_square",
           "--edge", "{prefix}_square:{prefix}_inc"], ["InvalidDagError", "cycle"]),
@@ -375,6 +376,14 @@ def test_put_then_get(address: str, name: str) -> None:
         (["dag", "create", "{prefix}_u", "--function", "{prefix}_unknown"],
          ["FunctionNotFoundError"]),
         (["dag", "call", "{prefix}_boomdag", "--arg", "noequals"], ["FUNCTION=JSON"]),
+        (["call", "{prefix}_describe", "{{bad"], ["not valid JSON", "'{{bad'", "Expecting"]),
+        (["call", "{prefix}_describe", "[1, 2"], ["not valid JSON", "ARG 1"]),
+        (["call", "{prefix}_describe", "1.2.3"], ["not valid JSON", '"1.2.3"']),
+        (["dag", "call", "{prefix}_boomdag", "--arg", "{prefix}_boom={{x"], ["not valid JSON"]),
+        (["register", "{file}:Scaler"], ["InvalidArgumentError", "Scaler", "factor"]),
+        (["register", "{file}:Scaler", "--init-args", "[1, 2, 3]"],
+         ["InvalidArgumentError", "too many"]),
+        (["functions", "delete", "{prefix}_boom"], ["FunctionInUseError", "{prefix}_boomdag"]),
     ],
 )  # fmt: skip
 def test_errors_are_one_line(
@@ -492,3 +501,233 @@ def test_spinner_only_on_long_waits() -> None:
     with waiting("piped", Console(file=pipe), delay=0.0):
         time.sleep(0.2)
     assert pipe.getvalue() == ""
+
+
+def test_result_of_a_pending_call_times_out(address: str, registered: dict[str, str]) -> None:
+    """result --timeout on a call still running is a CallTimeoutError naming the call."""
+    call_id = run(address, "call", registered["slow"], "2", "--async").stdout.strip()
+    line = assert_one_error_line(
+        run(address, "result", call_id, "--timeout", "0.3"), "CallTimeoutError"
+    )
+    assert call_id in line
+
+
+def test_usage_errors_are_one_line() -> None:
+    """A usage error (unknown command or option, missing argument, bad value) is one line
+    naming the command's --help, with exit status 1, in-process and installed."""
+    for args, needle in [
+        (["call"], "Missing argument 'NAME'"),
+        (["dag", "create", "--bogus"], "No such option: --bogus"),
+        (["nope"], "No such command 'nope'"),
+        (["up", "--executors", "x"], "--executors"),
+        (["functions", "list", "--prefix"], "--prefix"),
+    ]:
+        line = assert_one_error_line(CliRunner().invoke(app, args), needle)
+        assert "--help" in line
+    installed = subprocess.run(
+        [CBCTL, "dag", "call"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "cbctl dag call --help" in assert_one_error_line(installed, "Missing argument")
+
+
+def test_version() -> None:
+    """cbctl --version prints its version and exits 0."""
+    from importlib import metadata
+
+    done = CliRunner().invoke(app, ["--version"])
+    assert done.exit_code == 0
+    assert done.stdout.strip() == f"cbctl {metadata.version('cloudburst-cli')}"
+    installed = subprocess.run(
+        [CBCTL, "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert installed.returncode == 0 and installed.stdout.startswith("cbctl ")
+
+
+def test_short_flags_mean_one_thing() -> None:
+    """A short flag means the same long option in every command (-f is the one exception:
+    --file where a command reads a file, --follow in logs, as in kubectl and tail)."""
+    import typer.main
+
+    meanings: dict[str, set[str]] = {}
+
+    def walk(command: object) -> None:
+        for param in getattr(command, "params", []):
+            longs = [o for o in param.opts if o.startswith("--")]
+            for short in (o for o in param.opts if not o.startswith("--")):
+                meanings.setdefault(short, set()).update(longs)
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+
+    walk(typer.main.get_command(app))
+    mixed = {s: sorted(m) for s, m in meanings.items() if len(m) > 1 and s != "-f"}
+    assert not mixed, mixed
+    assert meanings["-f"] == {"--file", "--follow"}
+    assert meanings["-n"] == {"--lines"} and meanings["-e"] == {"--executors"}
+
+
+def test_logs_help_names_services_that_exist(cluster: LocalCluster) -> None:
+    """logs --help names the services a local cluster really has."""
+    shown = CliRunner().invoke(app, ["logs", "--help"], env={"COLUMNS": "200"})
+    info = cluster.status()
+    assert info is not None
+    names = {s.name for s in info.services}
+    for named in ("management", "storage", "scheduler", "node0-cache", "node0-executor0"):
+        assert named in names
+        assert named in shown.stdout
+    assert "executor-0" not in shown.stdout
+
+
+def test_status_honours_address(address: str) -> None:
+    """status --address asks the scheduler there (its executors), wherever the local
+    cluster is; a scheduler that does not answer is one error line naming the address."""
+    for args in (["status", "--address", address, "--json"], ["--address", address, "status"]):
+        done = run(None, *args, *([] if "--json" in args else ["--json"]))
+        assert done.exit_code == 0, done.output
+        report = json.loads(done.stdout)
+        assert report["address"] == address
+        assert len(report["executors"]) == 2
+    table = run(None, "status", "--address", address, env={"COLUMNS": "200"})
+    for executor in report["executors"]:
+        assert executor["executor_id"] in table.stdout
+    assert_one_error_line(run(None, "status", "--address", NO_CLUSTER), NO_CLUSTER)
+
+
+def test_json_errors_are_json(address: str, prefix: str) -> None:
+    """With --json an error is also one JSON object on stdout: its type and message."""
+    for args, kind in [
+        (["call", f"{prefix}_missing", "--json"], "FunctionNotFoundError"),
+        (["dag", "describe", f"{prefix}_nodag", "--json"], "DagNotFoundError"),
+        (["get", f"{prefix}_nokey", "--json"], "KeyNotFoundError"),
+        (["keys", "get", f"{prefix}_nokey", "--json"], "KeyNotFoundError"),
+        (["result", "0123456789abcdef0123456789abcdef", "--json"], "KeyNotFoundError"),
+        (["trace", "nope", "--json"], "CliError"),
+    ]:
+        done = run(address, *args)
+        assert_one_error_line(done)
+        reply = json.loads(done.stdout)
+        assert reply["error"]["type"] == kind, reply
+        assert reply["error"]["message"]
+    done = run(NO_CLUSTER, "functions", "list", "--json")
+    assert json.loads(done.stdout)["error"]["type"] == "UnavailableError"
+    # Without --json (in the same process) an error is the stderr line alone.
+    plain = run(address, "get", f"{prefix}_nokey")
+    assert_one_error_line(plain, "KeyNotFoundError")
+    assert plain.stdout == ""
+
+
+def test_keys_list_get_put_delete(address: str, name: str) -> None:
+    """keys put/get/list/delete manage the store; list hides the runtime's own records."""
+    for key, value in ((f"{name}_a", "1"), (f"{name}_b", '{"x": [1]}')):
+        assert run(address, "keys", "put", key, value).exit_code == 0
+    assert json.loads(run(address, "keys", "get", f"{name}_b").stdout) == {"x": [1]}
+    listed = run(address, "keys", "list", "--prefix", name, "--json")
+    assert json.loads(listed.stdout) == [f"{name}_a", f"{name}_b"]
+    assert run(address, "keys", "list", "-p", name).stdout.split() == [f"{name}_a", f"{name}_b"]
+    everything = json.loads(run(address, "keys", "list", "--json").stdout)
+    assert not any(k.startswith("__cb/") for k in everything)
+    done = run(address, "keys", "delete", f"{name}_a")
+    assert done.exit_code == 0, done.output
+    assert json.loads(run(address, "keys", "list", "-p", name, "--json").stdout) == [f"{name}_b"]
+    assert_one_error_line(run(address, "keys", "get", f"{name}_a"), "KeyNotFoundError")
+    assert_one_error_line(run(address, "keys", "delete", f"{name}_a"), "KeyNotFoundError")
+
+
+def test_deleting_a_function_a_dag_uses(address: str, funcs_file: Path, name: str) -> None:
+    """functions delete refuses a function DAGs use, naming them; --force deletes it."""
+    fn = f"{name}_used"
+    assert run(address, "register", f"{funcs_file}:inc", "--name", fn).exit_code == 0
+    for dag in (f"{name}_d1", f"{name}_d2"):
+        assert run(address, "dag", "create", dag, "--function", fn).exit_code == 0
+    line = assert_one_error_line(
+        run(address, "functions", "delete", fn), "FunctionInUseError", "--force"
+    )
+    assert f"{name}_d1" in line and f"{name}_d2" in line
+    assert run(address, "call", fn, "1").stdout.strip() == "2"
+    done = run(address, "functions", "delete", fn, "--force")
+    assert done.exit_code == 0, done.output
+    assert fn not in json.loads(run(address, "functions", "list", "--json").stdout)
+
+
+def test_no_cluster_fails_at_once() -> None:
+    """Nothing listening at the address: the installed cbctl says so at once, naming the
+    address, however long --connect-timeout would let it wait."""
+    done = subprocess.run(
+        [CBCTL, "--address", NO_CLUSTER, "--connect-timeout", "600", "call", "f", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert_one_error_line(done, "no Cloudburst scheduler answers at 127.0.0.1:1", "cbctl up")
+
+
+def test_readme_cbctl_example_runs(cluster: LocalCluster, tmp_path: Path) -> None:
+    """The README's cbctl example, run line by line (but up, down and logs -f) against a
+    cluster, prints what the README shows."""
+    import shlex
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## From a shell: cbctl", 1)[1].split("\n## ", 1)[0]
+    funcs = section.split("```python\n", 1)[1].split("```", 1)[0]
+    session = section.split("```console\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "funcs.py").write_text(funcs)
+    env = dict(
+        os.environ,
+        CLOUDBURST_ADDRESS=cluster.scheduler_address,
+        CLOUDBURST_HOME=str(cluster.home),
+        COLUMNS="200",
+    )
+    steps: list[tuple[list[str], list[str]]] = []
+    for line in session.splitlines():
+        if line.startswith("$ "):
+            steps.append((shlex.split(line[2:], comments=True), []))
+        elif line.strip():
+            steps[-1][1].append(line)
+    assert any(argv[1:3] == ["dag", "create"] for argv, _ in steps)
+    for argv, expected in steps:
+        if argv[1] in ("up", "down") or (argv[1] == "logs" and "-f" in argv):
+            continue
+        done = subprocess.run(
+            [CBCTL, *argv[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, (argv, done.stderr)
+        if expected:
+            assert done.stdout.strip().splitlines() == expected, argv
+
+
+def test_ctrl_c_names_the_call_that_goes_on(address: str, registered: dict[str, str]) -> None:
+    """Ctrl-C while cbctl waits for a call says the call goes on and how to read it."""
+    import signal
+
+    env = dict(os.environ, CLOUDBURST_ADDRESS=address, COLUMNS="200")
+    process = subprocess.Popen(
+        [CBCTL, "call", registered["slow"], "3", "--verbose"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()  # printed before the wait starts
+        call_id = first.split("call ", 1)[1].strip()
+        assert len(call_id) == 32, first
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in rest
+    assert f"cbctl result {call_id}" in rest
+    deadline = time.monotonic() + 30
+    while (fetched := run(address, "result", call_id)).exit_code != 0:
+        assert "is unknown" in fetched.stderr  # a direct call is known once it ends
+        assert time.monotonic() < deadline, "the interrupted call never finished"
+        time.sleep(0.2)
+    assert fetched.stdout.strip() == "3"

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,3 +153,127 @@ def test_cbctl_trace_draws_the_waterfall(spread: LocalCluster, name: str) -> Non
     missing = runner.invoke(app, ["trace", "no-such-call", *home])
     assert missing.exit_code == 1
     assert "Traceback" not in missing.output
+
+
+CBCTL = str(Path(sys.executable).parent / "cbctl")
+
+TRACED_FUNCS = """
+def square(_, x):
+    return x * x
+
+
+def inc(_, x):
+    return x + 1
+
+
+def boom(_, x):
+    raise ValueError(f"no good: {x}")
+"""
+
+
+def cbctl_at(cluster: LocalCluster, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed cbctl, as a user of ``cluster`` runs it (its home and address)."""
+    env = dict(
+        os.environ,
+        CLOUDBURST_HOME=str(cluster.home),
+        CLOUDBURST_ADDRESS=cluster.scheduler_address,
+        COLUMNS="200",
+    )
+    return subprocess.run(
+        [CBCTL, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def traced(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """square, inc and boom registered on the shared cluster, and a DAG inc -> square."""
+    prefix = f"tr{uuid.uuid4().hex[:8]}"
+    path = tmp_path_factory.mktemp("traced") / f"{prefix}_funcs.py"
+    path.write_text(TRACED_FUNCS)
+    names = {fn: f"{prefix}_{fn}" for fn in ("square", "inc", "boom")}
+    for fn, registered in names.items():
+        done = cbctl_at(cluster, "register", f"{path}:{fn}", "--name", registered)
+        assert done.returncode == 0, done.stderr
+    names["dag"] = f"{prefix}_dag"
+    done = cbctl_at(
+        cluster, "dag", "create", names["dag"], "--edge", f"{names['inc']}:{names['square']}"
+    )
+    assert done.returncode == 0, done.stderr
+    return names
+
+
+def test_trace_last_after_a_direct_call(cluster: LocalCluster, traced: dict[str, str]) -> None:
+    """`cbctl call` takes the direct path (no scheduler span); `trace --last` right after it
+    draws that call, titled with its id, function, status and total time."""
+    called = cbctl_at(cluster, "call", traced["square"], "6", "--json")
+    assert called.returncode == 0, called.stderr
+    reply = json.loads(called.stdout)
+    assert reply["result"] == 36
+    shown = cbctl_at(cluster, "trace", "--last")
+    assert shown.returncode == 0, shown.stderr
+    head = shown.stdout.strip().splitlines()[0]
+    assert f"call {reply['call_id']}" in head
+    assert f"function {traced['square']}" in head
+    assert "ok" in head and "ms" in head
+    assert f"execute {traced['square']}" in shown.stdout
+
+
+def test_trace_last_after_a_dag_call(cluster: LocalCluster, traced: dict[str, str]) -> None:
+    """`cbctl dag call --verbose` prints its call id; `trace --last` shows that DAG call."""
+    called = cbctl_at(cluster, "dag", "call", traced["dag"], "--arg", f"{traced['inc']}=2", "-v")
+    assert called.returncode == 0, called.stderr
+    assert called.stdout.strip() == "9"
+    call_id = called.stderr.split("call ", 1)[1].split()[0]
+    assert len(call_id) == 32
+    shown = cbctl_at(cluster, "trace", "--last")
+    assert shown.returncode == 0, shown.stderr
+    head = shown.stdout.strip().splitlines()[0]
+    assert f"call {call_id}" in head and f"dag {traced['dag']}" in head
+    for fn in ("inc", "square"):
+        assert f"execute {traced[fn]}" in shown.stdout
+
+
+def test_trace_last_after_a_failed_call(cluster: LocalCluster, traced: dict[str, str]) -> None:
+    """A failed call names its call id on its error line, and with --json prints the error
+    as JSON on stdout with the id; `trace --last` shows that call as failed."""
+    failed = cbctl_at(cluster, "call", traced["boom"], "3")
+    assert failed.returncode == 1
+    line = failed.stderr.strip().splitlines()[-1]
+    assert "ValueError" in line and "call " in line
+    call_id = line.split("call ", 1)[1].split(";")[0].split(")")[0].strip()
+    assert len(call_id) == 32
+    as_json = cbctl_at(cluster, "call", traced["boom"], "4", "--json")
+    assert as_json.returncode == 1
+    reply = json.loads(as_json.stdout)
+    assert len(reply["call_id"]) == 32
+    assert reply["error"]["type"] == "RemoteFunctionError"
+    assert "no good: 4" in reply["error"]["message"]
+    shown = cbctl_at(cluster, "trace", "--last")
+    assert shown.returncode == 0, shown.stderr
+    head = shown.stdout.strip().splitlines()[0]
+    assert f"call {reply['call_id']}" in head
+    assert "error ValueError" in head
+
+
+def test_trace_of_a_malformed_or_unknown_id_is_one_line(cluster: LocalCluster) -> None:
+    """An id that cannot be a call id fails at once; an unknown one after a short wait."""
+    for call_id in ("no-such-call", "0" * 32):
+        done = cbctl_at(cluster, "trace", call_id)
+        assert done.returncode == 1
+        assert "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert "not a call id" in cbctl_at(cluster, "trace", "nope").stderr
+
+
+def test_trace_last_after_a_call_that_never_ran(cluster: LocalCluster) -> None:
+    """A call of an unregistered function leaves no spans: its error line names its call id,
+    and `trace --last` says that call left none instead of drawing an older call."""
+    failed = cbctl_at(cluster, "call", f"nothing{uuid.uuid4().hex[:8]}", "1")
+    assert failed.returncode == 1
+    line = failed.stderr.strip().splitlines()[-1]
+    assert "FunctionNotFoundError" in line
+    call_id = line.rsplit("(call ", 1)[1].rstrip(")")
+    assert len(call_id) == 32
+    shown = cbctl_at(cluster, "trace", "--last")
+    assert shown.returncode == 1
+    assert call_id in shown.stderr and "left no spans" in shown.stderr

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from cloudburst_protocol.errors import FunctionNotFoundError, InvalidDagError
-from cloudburst_scheduler.dags import DagShape, single_function, validate_dag
+from cloudburst_protocol.errors import FunctionInUseError, FunctionNotFoundError, InvalidDagError
+from cloudburst_scheduler.dags import DagShape, check_deletable, single_function, validate_dag
 
 
 def test_chain_shape() -> None:
@@ -172,3 +172,14 @@ def test_single_function_shape() -> None:
     )
     assert shape.sink == "square"
     assert shape.sources == ("square",)
+
+
+def test_deleting_a_function_dags_use_is_refused_naming_them() -> None:
+    """check_deletable names every DAG that uses the function, unless forced."""
+    dags = {"p2": ["a", "b"], "p1": ["b"], "other": ["c"]}
+    with pytest.raises(FunctionInUseError, match=r"'b' is used by DAGs p1, p2; delete them"):
+        check_deletable("b", dags, force=False)
+    with pytest.raises(FunctionInUseError, match=r"used by DAG p2; delete it"):
+        check_deletable("a", dags, force=False)
+    check_deletable("b", dags, force=True)
+    check_deletable("d", dags, force=False)

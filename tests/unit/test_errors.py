@@ -21,6 +21,7 @@ from cloudburst_protocol.errors import (
     CloudburstError,
     DagNotFoundError,
     ExecutorDiedError,
+    FunctionInUseError,
     FunctionNotFoundError,
     InvalidArgumentError,
     InvalidDagError,
@@ -52,6 +53,7 @@ ALL_ERROR_CLASSES: list[type[CloudburstError]] = [
     NoResourcesError,
     SnapshotExpiredError,
     StaleLeaseError,
+    FunctionInUseError,
     UnavailableError,
     AuthenticationError,
     PermissionDeniedError,
@@ -434,3 +436,22 @@ def test_status_for(cls: type[CloudburstError], status: grpc.StatusCode) -> None
 def test_status_for_remote_function_error_is_internal() -> None:
     """A user function's error maps to INTERNAL."""
     assert status_for(RemoteFunctionError("ValueError", "x")) is grpc.StatusCode.INTERNAL
+
+
+def test_readme_names_every_error_a_user_can_see() -> None:
+    """The README's list of errors names every typed error the SDK, the cluster launcher and
+    so cbctl can raise (a user who meets one can look it up)."""
+    import pathlib
+
+    import cloudburst_management.local
+
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Errors", 1)[1].split("\n## ", 1)[0]
+    classes = [
+        obj
+        for module in (errors, cloudburst_management.local)
+        for _, obj in inspect.getmembers(module, inspect.isclass)
+        if issubclass(obj, CloudburstError) and obj.__module__ == module.__name__
+    ]
+    missing = sorted(c.__name__ for c in classes if f"`{c.__name__}`" not in section)
+    assert not missing, f"README's error list does not name {missing}"

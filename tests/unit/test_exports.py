@@ -27,6 +27,7 @@ def test_cloudburst_all_is_pinned() -> None:
             "DagNotFoundError",
             "DagRegistration",
             "ExecutorDiedError",
+            "FunctionInUseError",
             "FunctionNotFoundError",
             "InvalidArgumentError",
             "InvalidDagError",
@@ -39,6 +40,7 @@ def test_cloudburst_all_is_pinned() -> None:
             "RemoteFunctionError",
             "RequestTooLargeError",
             "SerializationError",
+            "StaleLeaseError",
             "UnavailableError",
         ]
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cloudburst._connection import _as_list, _consistency, resolve_address
+from cloudburst._connection import _as_list, _check_init_args, _consistency, resolve_address
 from cloudburst_protocol.errors import InvalidArgumentError
 from cloudburst_protocol.gen import common_pb2
 
@@ -149,3 +149,49 @@ def test_consistency_error_lists_choices() -> None:
     with pytest.raises(InvalidArgumentError) as info:
         _consistency("strong")
     assert "['causal', 'multi', 'normal', 'repeatable_read', 'single']" in str(info.value)
+
+
+class _Pair:
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a, self.b = a, b
+
+    def run(self, x: Any) -> Any:
+        return x
+
+
+class _WithLibrary:
+    def __init__(self, cloudburst: Any, factor: Any) -> None:
+        self.factor = factor
+
+    def run(self, x: Any) -> Any:
+        return x
+
+
+class _Plain:
+    def run(self, x: Any) -> Any:
+        return x
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [(_Pair, (1, 2)), (_WithLibrary, 3), (_WithLibrary, (3,)), (_Plain,), (_Plain, ())],
+)
+def test_init_args_that_fit_are_accepted(spec: tuple[Any, ...]) -> None:
+    """Init args that __init__ takes (after the user library, when it asks for it) pass."""
+    _check_init_args(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ((_Pair,), "missing a required argument: 'a'"),
+        ((_Pair, (1, 2, 3)), "too many positional arguments"),
+        ((_WithLibrary,), "missing a required argument"),
+    ],
+)
+def test_init_args_that_do_not_fit_are_refused(spec: tuple[Any, ...], needle: str) -> None:
+    """A class whose __init__ cannot take the init args given is refused at registration,
+    naming the class and the problem, instead of failing at its first call."""
+    with pytest.raises(InvalidArgumentError, match=needle) as info:
+        _check_init_args(spec)
+    assert spec[0].__qualname__ in str(info.value)

@@ -4,6 +4,8 @@ SDK error into one line on stderr and exit status 1."""
 from __future__ import annotations
 
 import json
+import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,8 +18,9 @@ from cloudburst import (
     RemoteFunctionError,
     UnavailableError,
 )
+from cloudburst._connection import resolve_address
 
-from cloudburst_cli._output import errors, fail
+from cloudburst_cli._output import errors, fail, waiting
 
 ADDRESS_ENV = "CLOUDBURST_ADDRESS"
 CONNECT_TIMEOUT_ENV = "CLOUDBURST_CONNECT_TIMEOUT"
@@ -82,8 +85,13 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 @contextmanager
-def reporting_errors(verbose: bool = False) -> Iterator[None]:
-    """Turns a :class:`CloudburstError` raised in the block into one error line and exit 1."""
+def reporting_errors(verbose: bool = False, call_id: str | None = None) -> Iterator[None]:
+    """Turns a :class:`CloudburstError` raised in the block into one error line and exit 1.
+
+    With ``call_id`` (the block waits for that call) the line names the call, so it can be
+    traced (``cbctl trace ID``); Ctrl-C there says the call goes on and how to read it."""
+    ids: dict[str, Any] = {} if call_id is None else {"call_id": call_id}
+    named = f"call {call_id}" if call_id is not None else ""
     try:
         yield
     except RemoteFunctionError as exc:
@@ -92,10 +100,27 @@ def reporting_errors(verbose: bool = False) -> Iterator[None]:
                 exc.remote_traceback.rstrip(), highlight=False, markup=False, soft_wrap=True
             )
         message = f"{exc.type_name}: {exc.message}" if exc.message else exc.type_name
-        hint = "" if verbose else " (--verbose shows the remote traceback)"
-        raise fail(f"the function raised {message}{hint}") from None
+        notes = [named] if named else []
+        if not verbose:
+            notes.append("--verbose shows the remote traceback")
+        hint = f" ({'; '.join(notes)})" if notes else ""
+        raise fail(
+            f"the function raised {message}{hint}", error_type=type(exc).__name__, **ids
+        ) from None
     except CloudburstError as exc:
-        raise fail(f"{type(exc).__name__}: {exc}") from None
+        hint = f" ({named})" if named and str(call_id) not in str(exc) else ""
+        kind = type(exc).__name__
+        raise fail(f"{kind}: {exc}{hint}", error_type=kind, **ids) from None
+    except KeyboardInterrupt:
+        if call_id is None:
+            raise
+        raise fail(
+            f"interrupted; call {call_id} goes on (once it ends, `cbctl result {call_id}` "
+            "reads its result)",
+            error_type="Interrupted",
+            code=130,
+            **ids,
+        ) from None
 
 
 @contextmanager
@@ -110,27 +135,65 @@ def connect(
     the block become one line and exit 1. ``timeout`` bounds each call (the SDK's default,
     ``CLOUDBURST_CALL_TIMEOUT`` or 300 s, when None)."""
     chosen = settings(ctx)
-    target = address if address is not None else chosen.address
-    try:
-        connection = CloudburstConnection(
-            target or None, timeout=timeout, connect_timeout=chosen.connect_timeout
-        )
-    except UnavailableError as exc:
-        # The SDK's message names the address it tried and how to start a cluster.
-        raise fail(str(exc)) from None
-    except CloudburstError as exc:
-        raise fail(f"{type(exc).__name__}: {exc}") from None
+    target = resolve_address(address if address is not None else chosen.address)
+    with waiting(f"connecting to the scheduler at {target}…"):
+        unreachable = _unreachable(target, chosen.connect_timeout)
+        if unreachable:
+            raise fail(
+                f"no Cloudburst scheduler answers at {target} ({unreachable}); is the cluster "
+                "running? (start one with `cbctl up`)",
+                error_type="UnavailableError",
+            )
+        try:
+            connection = CloudburstConnection(
+                target, timeout=timeout, connect_timeout=chosen.connect_timeout
+            )
+        except UnavailableError as exc:
+            # The SDK's message names the address it tried and how to start a cluster.
+            raise fail(str(exc), error_type=type(exc).__name__) from None
+        except CloudburstError as exc:
+            raise fail(f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__) from None
     with connection, reporting_errors(verbose):
         yield connection
 
 
-def parse_arg(text: str) -> Any:
-    """A command-line argument as JSON (``3``, ``"3"``, ``[1, 2]``, ``{"a": 1}``, ``null``),
-    or the text itself when it is not valid JSON (so ``hello`` is the string "hello")."""
+_LOOKS_LIKE_JSON = re.compile(r"\s*([\[{\"]|[-+]?\.?\d)")
+
+
+def parse_arg(text: str, what: str = "argument") -> Any:
+    """A command-line argument as JSON (``3``, ``"3"``, ``[1, 2]``, ``{"a": 1}``, ``null``).
+    A bare word that does not start like JSON (``hello``, ``two words``) is that string; text
+    that starts like JSON (a bracket, a brace, a quote or a number) but does not parse is a
+    one-line error with the parse error, never silently a string."""
     try:
         return json.loads(text)
-    except ValueError:
-        return text
+    except ValueError as exc:
+        if not _LOOKS_LIKE_JSON.match(text):
+            return text
+        quoted = json.dumps(text)
+        raise fail(
+            f"{what} is not valid JSON: {text!r} ({exc}); to pass it as text, quote it: '{quoted}'",
+            error_type="InvalidArgumentError",
+        ) from None
+
+
+def _unreachable(address: str, timeout: float) -> str:
+    """Why nothing answers at ``address`` (connection refused, an unknown host, no answer
+    within ``timeout``), found with one TCP connect so cbctl fails at once instead of waiting
+    out gRPC's reconnection backoff; empty when something accepts the connection."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return ""
+    except ConnectionRefusedError:
+        return "connection refused"
+    except socket.gaierror:
+        return f"cannot resolve {host!r}"
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except (OSError, ValueError):
+        return ""  # let the SDK try, and report what it finds
 
 
 def parse_json(text: str, what: str, hint: str = "") -> Any:
@@ -138,7 +201,9 @@ def parse_json(text: str, what: str, hint: str = "") -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise fail(f"{what} is not valid JSON: {text!r} ({exc}){hint}") from None
+        raise fail(
+            f"{what} is not valid JSON: {text!r} ({exc}){hint}", error_type="InvalidArgumentError"
+        ) from None
 
 
 __all__ = [

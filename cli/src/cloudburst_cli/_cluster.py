@@ -8,14 +8,15 @@ import os
 import time
 from collections import deque
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from cloudburst_management import ClusterInfo, LocalCluster, cluster_status
 from cloudburst_protocol.errors import CloudburstError
 from rich.table import Table
 
-from cloudburst_cli._output import console, errors, fail
+from cloudburst_cli._client import AddressOption, connect, settings
+from cloudburst_cli._output import console, errors, fail, use_json, waiting
 from cloudburst_cli._tls import ensure_local_tls
 
 HomeOption = Annotated[
@@ -54,7 +55,6 @@ def up(
         int,
         typer.Option(
             "--nodes",
-            "-n",
             min=1,
             help="Nodes, each a cache with its own executors (locality is real between them).",
         ),
@@ -101,7 +101,20 @@ def down(home: HomeOption = None) -> None:
     console.print("cluster stopped" if stopped else "no cluster is running")
 
 
+def _scheduler_table(report: Any) -> Table:
+    table = Table(title=f"Cloudburst scheduler at {report.address} — {report.scheduler_id}")
+    for column in ("executor", "node", "address", "pid", "in flight"):
+        table.add_column(column)
+    for e in report.executors:
+        table.add_row(e.executor_id, e.node_id, e.address, str(e.pid), str(e.in_flight))
+    table.caption = (
+        f"{report.functions} functions, {report.dags} DAGs, {report.pending_calls} pending calls"
+    )
+    return table
+
+
 def status(
+    ctx: typer.Context,
     home: HomeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     management: Annotated[
@@ -114,13 +127,27 @@ def status(
             show_default=False,
         ),
     ] = None,
+    address: AddressOption = None,
 ) -> None:
-    """Show each service of a cluster and its health (the local one by default)."""
+    """Show each service of a cluster and its health (the local one by default; with
+    --address, or CLOUDBURST_ADDRESS, what the scheduler there reports)."""
+    use_json(as_json)
+    target = address if address is not None else settings(ctx).address
+    if not management and target:
+        with connect(ctx, target) as cloud:
+            report = cloud.status()
+        if as_json:
+            typer.echo(json.dumps({"running": True, **dataclasses.asdict(report)}))
+        else:
+            console.print(_scheduler_table(report))
+        return
     if management:
-        info = cluster_status(management.strip())
+        with waiting(f"asking the management service at {management.strip()}…"):
+            info = cluster_status(management.strip())
         missing = f"no management service answers at {management.strip()}"
     else:
-        info = LocalCluster(home=home, executors=1).status()
+        with waiting("asking the local cluster…"):
+            info = LocalCluster(home=home, executors=1).status()
         missing = "no cluster is running (start one with `cbctl up`)"
     if info is None:
         if as_json:
@@ -145,7 +172,11 @@ def status(
 
 def logs(
     service: Annotated[
-        str, typer.Argument(help="Service name, e.g. scheduler, cache, executor-0, management.")
+        str,
+        typer.Argument(
+            help="A service of the local cluster: management, storage, scheduler, nodeK-cache "
+            "or nodeK-executorI (e.g. node0-cache, node0-executor0); `cbctl status` lists them."
+        ),
     ] = "scheduler",
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines.")

@@ -29,6 +29,7 @@ from cloudburst_cli._client import (
     VerboseOption,
     connect,
     parse_arg,
+    reporting_errors,
 )
 from cloudburst_cli._output import (
     console,
@@ -36,9 +37,12 @@ from cloudburst_cli._output import (
     echo_json,
     echo_names,
     fail,
+    note,
     print_result,
+    use_json,
     waiting,
 )
+from cloudburst_cli._trace import remember_call
 
 dag_app = typer.Typer(
     help="DAGs: registered functions composed into a graph with one sink.\n\n"
@@ -129,7 +133,7 @@ def parse_dag_args(items: list[str]) -> dict[str, list[Any]]:
         function, sep, value = item.partition("=")
         if not sep or not function.strip():
             raise fail(f"--arg takes FUNCTION=JSON (e.g. square=3), got {item!r}")
-        arg_map.setdefault(function.strip(), []).append(parse_arg(value))
+        arg_map.setdefault(function.strip(), []).append(parse_arg(value, f"--arg {item!r}"))
     return arg_map
 
 
@@ -195,7 +199,6 @@ def create(
         list[str] | None,
         typer.Option(
             "--edge",
-            "-e",
             metavar="UP:DOWN",
             help="An edge, repeatable: UP's result goes to DOWN.",
             show_default=False,
@@ -226,7 +229,11 @@ def create(
         raise fail("a DAG needs at least one function (--function NAME)")
     with connect(ctx, address) as cloud:
         cloud.register_dag(spec.name, spec.functions, spec.edges)
-    done(f"registered dag {spec.name!r}: {len(spec.functions)} functions, {len(spec.edges)} edges")
+    n_fns, n_edges = len(spec.functions), len(spec.edges)
+    done(
+        f"registered dag {spec.name!r}: {n_fns} function{'s' * (n_fns != 1)}, "
+        f"{n_edges} edge{'s' * (n_edges != 1)}"
+    )
 
 
 @dag_app.command("call")
@@ -240,7 +247,8 @@ def call_dag(
             "-a",
             metavar="FUNCTION=JSON",
             help="An argument for a function, repeatable (several append in order); the "
-            "value is JSON, or a plain string when it is not valid JSON.",
+            "value is JSON, or a string when it is a bare word (text that starts like JSON "
+            "but is not valid is an error).",
             show_default=False,
         ),
     ] = None,
@@ -269,18 +277,23 @@ def call_dag(
     verbose: VerboseOption = False,
     address: AddressOption = None,
 ) -> None:
-    """Call a DAG and print its sink's result."""
+    """Call a DAG and print its sink's result (--verbose: its call id on stderr)."""
+    use_json(as_json)
     arg_map = parse_dag_args(args or [])
     with connect(ctx, address, timeout=timeout, verbose=verbose) as cloud:
         future = cloud.call_dag(name, arg_map, output_key=output_key, detach=detach)
+        remember_call(cloud.address, future.obj_id)
         if detach:
             if as_json:
                 echo_json({"call_id": future.obj_id})
             else:
                 typer.echo(future.obj_id)
             return
-        with waiting(f"waiting for dag {name}…"):
-            value = future.get()
+        with reporting_errors(verbose, call_id=future.obj_id):
+            if verbose and not as_json:
+                note(f"call {future.obj_id}")
+            with waiting(f"waiting for dag {name} (call {future.obj_id})…"):
+                value = future.get()
     print_result(future.obj_id, value, as_json)
 
 
@@ -294,6 +307,7 @@ def list_dags(
     address: AddressOption = None,
 ) -> None:
     """List registered DAGs (one name a line; --json: a JSON list)."""
+    use_json(as_json)
     with connect(ctx, address) as cloud:
         names = sorted(cloud.list_dags(prefix))
     echo_names(names, as_json, "DAGs")
@@ -310,6 +324,7 @@ def describe(
     address: AddressOption = None,
 ) -> None:
     """Draw a DAG as a tree, from its sources down to its sink."""
+    use_json(as_json)
     with connect(ctx, address) as cloud:
         functions, connections = cloud.get_dag(name)
     spec = DagSpec(name, functions, connections)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -18,8 +19,19 @@ from cloudburst_cli._client import (
     connect,
     parse_arg,
     parse_json,
+    reporting_errors,
 )
-from cloudburst_cli._output import done, echo_json, echo_names, fail, print_result, waiting
+from cloudburst_cli._output import (
+    done,
+    echo_json,
+    echo_names,
+    fail,
+    note,
+    print_result,
+    use_json,
+    waiting,
+)
+from cloudburst_cli._trace import remember_call
 
 functions_app = typer.Typer(
     help="Registered functions.\n\n"
@@ -41,6 +53,7 @@ TimeoutOption = Annotated[
 ]
 
 _MISSING: Any = object()
+_CALL_ID = re.compile(r"[0-9a-f]{32}")
 _LOADED_MARK = "__cbctl_loaded__"
 
 
@@ -109,7 +122,7 @@ def register(
     ],
     name: Annotated[
         str | None,
-        typer.Option("--name", "-n", help="Register under this name.", show_default="NAME"),
+        typer.Option("--name", help="Register under this name.", show_default="NAME"),
     ] = None,
     init_args: Annotated[
         str | None,
@@ -154,7 +167,8 @@ def call(
         typer.Argument(
             metavar="ARG",
             help="Arguments, each parsed as JSON (3, 2.5, true, null, '[1, 2]', "
-            "'{\"k\": 1}', '\"3\"'); text that is not JSON is passed as a string. "
+            "'{\"k\": 1}', '\"3\"'); a bare word (hello) is passed as a string, while text "
+            "that starts like JSON but is not valid is an error. "
             "Put -- before arguments that start with a dash: cbctl call f -- -3.",
             show_default=False,
         ),
@@ -172,19 +186,25 @@ def call(
     verbose: VerboseOption = False,
     address: AddressOption = None,
 ) -> None:
-    """Call a registered function and print its result."""
-    values = [parse_arg(a) for a in args or []]
+    """Call a registered function and print its result (--verbose: its call id on stderr)."""
+    use_json(as_json)
+    values = [parse_arg(a, f"ARG {i}") for i, a in enumerate(args or [], 1)]
     with connect(ctx, address, timeout=timeout, verbose=verbose) as cloud:
         if detach:
             future = cloud.exec_func(name, values, detach=True)
+            remember_call(cloud.address, future.obj_id)
             if as_json:
                 echo_json({"call_id": future.obj_id})
             else:
                 typer.echo(future.obj_id)
             return
         future = cloud.exec_func(name, values)
-        with waiting(f"waiting for {name}…"):
-            value = future.get()
+        remember_call(cloud.address, future.obj_id)
+        with reporting_errors(verbose, call_id=future.obj_id):
+            if verbose and not as_json:
+                note(f"call {future.obj_id}")
+            with waiting(f"waiting for {name} (call {future.obj_id})…"):
+                value = future.get()
     print_result(future.obj_id, value, as_json)
 
 
@@ -199,11 +219,24 @@ def result(
     address: AddressOption = None,
 ) -> None:
     """Wait for the result of a call started with --async and print it."""
-    with (
-        connect(ctx, address, verbose=verbose) as cloud,
-        waiting(f"waiting for call {call_id}…"),
-    ):
-        value = cloud.future(call_id).get(timeout=timeout)
+    use_json(as_json)
+    call_id = call_id.strip().lower()
+    if not _CALL_ID.fullmatch(call_id):
+        raise fail(f"{call_id!r} is not a call id (32 hex digits, as `cbctl call --async` prints)")
+    with connect(ctx, address, verbose=verbose) as cloud:
+        if cloud.call_state(call_id) == "unknown":
+            raise fail(
+                f"call {call_id} is unknown: the scheduler has no such call pending and no "
+                "result is stored (a wrong id, a result past CLOUDBURST_RESULT_TTL, or a "
+                "direct call still running elsewhere, known once it ends)",
+                error_type="KeyNotFoundError",
+                call_id=call_id,
+            )
+        with (
+            reporting_errors(verbose, call_id=call_id),
+            waiting(f"waiting for call {call_id}…"),
+        ):
+            value = cloud.future(call_id).get(timeout=timeout)
     print_result(call_id, value, as_json)
 
 
@@ -217,6 +250,7 @@ def list_functions(
     address: AddressOption = None,
 ) -> None:
     """List registered functions (one name a line; --json: a JSON list)."""
+    use_json(as_json)
     with connect(ctx, address) as cloud:
         names = sorted(cloud.list(prefix))
     echo_names(names, as_json, "functions")
@@ -226,11 +260,15 @@ def list_functions(
 def delete_function(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The function to remove.")],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Delete it even when DAGs use it (their calls then fail)."),
+    ] = False,
     address: AddressOption = None,
 ) -> None:
-    """Remove a registered function."""
+    """Remove a registered function (refused while a DAG uses it, unless --force)."""
     with connect(ctx, address) as cloud:
-        cloud.delete_function(name)
+        cloud.delete_function(name, force=force)
     done(f"deleted function {name!r}")
 
 

@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import typer
@@ -27,10 +28,25 @@ SPINNER_DELAY_S = 1.0
 """A wait shorter than this shows no spinner."""
 
 
-def fail(message: str) -> typer.Exit:
-    """Prints ``message`` as one error line on stderr; returns the exit to raise (status 1)."""
+_json_errors: ContextVar[bool] = ContextVar("json_errors", default=False)
+
+
+def use_json(enabled: bool) -> None:
+    """Called by a command given ``--json``: from then on its errors are also JSON on stdout."""
+    _json_errors.set(enabled)
+
+
+def fail(message: str, *, error_type: str = "", code: int = 1, **fields: Any) -> typer.Exit:
+    """Prints ``message`` as one error line on stderr; returns the exit to raise (status 1).
+
+    Under ``--json`` (see :func:`use_json`) the error is also one JSON line on stdout,
+    ``{"error": {"type": ..., "message": ...}, ...fields}``, so a script reading stdout sees
+    it. ``error_type`` is the error's class name (``CliError`` when it is cbctl's own);
+    ``code`` the exit status."""
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
+    if _json_errors.get():
+        echo_json({"error": {"type": error_type or "CliError", "message": message}, **fields})
+    return typer.Exit(code)
 
 
 def note(message: str) -> None:
@@ -75,7 +91,7 @@ def echo_names(names: list[str], as_json: bool, kind: str) -> None:
         echo_json(names)
         return
     if not names:
-        note(f"no {kind} registered")
+        note(f"no {kind}" if kind == "keys" else f"no {kind} registered")
     for item in names:
         typer.echo(item)
 
@@ -146,5 +162,6 @@ __all__ = [
     "fail",
     "format_value",
     "note",
+    "use_json",
     "waiting",
 ]

@@ -18,6 +18,7 @@ from cloudburst_protocol.errors import (
     CloudburstError,
     DagNotFoundError,
     ExecutorDiedError,
+    FunctionInUseError,
     FunctionNotFoundError,
     InvalidArgumentError,
     InvalidDagError,
@@ -28,6 +29,7 @@ from cloudburst_protocol.errors import (
     RequestTooLargeError,
     SerializationError,
     SnapshotExpiredError,
+    StaleLeaseError,
     UnavailableError,
 )
 from cloudburst_protocol.gen.common_pb2 import MULTI, NORMAL, REPEATABLE_READ, SINGLE
@@ -57,6 +59,7 @@ __all__ = [
     "DagNotFoundError",
     "DagRegistration",
     "ExecutorDiedError",
+    "FunctionInUseError",
     "FunctionNotFoundError",
     "InvalidArgumentError",
     "InvalidDagError",
@@ -69,5 +72,6 @@ __all__ = [
     "RequestTooLargeError",
     "SerializationError",
     "SnapshotExpiredError",
+    "StaleLeaseError",
     "UnavailableError",
 ]

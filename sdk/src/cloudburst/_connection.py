@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import inspect
 import os
 import sys
 import sysconfig
@@ -40,6 +41,7 @@ from opentelemetry.trace import INVALID_SPAN, ProxyTracerProvider, SpanKind
 
 from cloudburst._future import CloudburstFuture, Inflight
 from cloudburst._session import ExecutorSession
+from cloudburst._status import SchedulerStatus
 from cloudburst.shared.reference import CloudburstReference
 
 KIND_FUNCTION = scheduler_pb2.FUNCTION_KIND_FUNCTION
@@ -58,6 +60,7 @@ _CONSISTENCY_NAMES = {
     "causal": common_pb2.MULTI,
 }
 _CONSISTENCY_BY_VALUE = {int(v): v for v in _CONSISTENCY_NAMES.values()}
+_CALL_PHASES = {scheduler_pb2.CALL_PHASE_PENDING: "pending", scheduler_pb2.CALL_PHASE_DONE: "done"}
 
 
 def resolve_address(func_addr: str | None) -> str:
@@ -212,6 +215,7 @@ class CloudburstConnection:
                 raise InvalidArgumentError(
                     f"class {function[0].__qualname__} must define a run method"
                 )
+            _check_init_args(function)
             kind = KIND_CLASS
         elif callable(function):
             kind = KIND_FUNCTION
@@ -242,8 +246,11 @@ class CloudburstConnection:
         request.args[name].CopyFrom(_encode_args(_as_list(args)))
         return self._start(request)
 
-    def delete_function(self, name: str) -> bool:
-        self._rpc(self._stub.DeleteFunction, scheduler_pb2.NameRequest(name=name))
+    def delete_function(self, name: str, *, force: bool = False) -> bool:
+        """Removes a registered function. Refused with :class:`FunctionInUseError` (naming
+        them) while DAGs use it, unless ``force`` (those DAGs' calls then fail)."""
+        request = scheduler_pb2.DeleteFunctionRequest(name=name, force=force)
+        self._rpc(self._stub.DeleteFunction, request)
         self._forget_leases()  # this client sees its own registrations at once
         return True
 
@@ -364,9 +371,27 @@ class CloudburstConnection:
         self._rpc(self._stub.DeleteObject, scheduler_pb2.NameRequest(name=key))
         return True
 
+    def list_objects(self, prefix: str | None = None) -> builtins.list[str]:
+        """The stored keys (starting with ``prefix`` if given), sorted; call results are
+        stored under their call ids until they expire."""
+        reply = self._rpc(self._stub.ListObjects, scheduler_pb2.ListRequest(prefix=prefix or ""))
+        return builtins.list(reply.names)
+
+    def call_state(self, call_id: str) -> str:
+        """``"pending"`` (the scheduler is running it: a detached call, or one through the
+        scheduler), ``"done"`` (its result is stored) or ``"unknown"`` (neither: a wrong or
+        expired id, or a direct call of another client still running)."""
+        reply = self._rpc(self._stub.CallState, scheduler_pb2.NameRequest(name=call_id))
+        return _CALL_PHASES.get(reply.phase, "unknown")
+
     def future(self, obj_id: str) -> CloudburstFuture:
         """A future for a call started elsewhere (e.g. ``cbctl call --async``), by its id."""
         return CloudburstFuture(obj_id, self)
+
+    def status(self) -> SchedulerStatus:
+        """What the scheduler reports: its executors, registrations and pending calls."""
+        reply = self._rpc(self._stub.Status, common_pb2.Empty())
+        return SchedulerStatus.from_reply(self.address, reply)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -599,6 +624,45 @@ def _pickle_user_code(code: Any, payload: Any) -> bytes:
         return bytes(cloudpickle.dumps(payload))
     finally:
         cloudpickle.unregister_pickle_by_value(module)
+
+
+def _check_init_args(spec: tuple[Any, ...]) -> None:
+    """Refuses ``(Class, init_args)`` when ``Class.__init__`` cannot take those arguments
+    (each executor would otherwise fail with a ``TypeError`` at the first call). The
+    arguments are passed as the executor passes them: after the user library when
+    ``__init__`` declares exactly one more positional parameter (and no ``*args``)."""
+    cls = spec[0]
+    if len(spec) == 1:
+        init_args: tuple[Any, ...] = ()
+    elif len(spec) == 2:
+        init_args = spec[1] if isinstance(spec[1], tuple) else (spec[1],)
+    else:
+        init_args = tuple(spec[1:])
+    init = next((vars(k)["__init__"] for k in cls.__mro__ if "__init__" in vars(k)), None)
+    if init is None or init is object.__init__:
+        return
+    try:
+        signature = inspect.signature(init)
+    except (TypeError, ValueError):  # no signature to check against
+        return
+    params = builtins.list(signature.parameters.values())[1:]  # the instance
+    positional = [
+        p
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+    with_library = not varargs and len(positional) == len(init_args) + 1
+    try:
+        signature.replace(parameters=params).bind(
+            *((None, *init_args) if with_library else init_args)
+        )
+    except TypeError as exc:
+        shown = ", ".join(p.name for p in params)
+        raise InvalidArgumentError(
+            f"class {cls.__qualname__} cannot be constructed with init args {init_args!r}: "
+            f"__init__({shown}) {exc}; register it as ({cls.__qualname__}, (arg, ...))"
+        ) from None
 
 
 def _has_references(request: scheduler_pb2.CallRequest) -> bool:

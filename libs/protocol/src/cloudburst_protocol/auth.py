@@ -64,6 +64,9 @@ _METHOD_ROLES: dict[str, Role] = {
     f"{_SERVICE}Scheduler/GetObject": Role.CLIENT,
     f"{_SERVICE}Scheduler/PutObject": Role.CLIENT,
     f"{_SERVICE}Scheduler/Status": Role.CLIENT,
+    f"{_SERVICE}Scheduler/CallState": Role.CLIENT,
+    # Listing every key lists other callers' call ids, and so their results: admin only.
+    f"{_SERVICE}Scheduler/ListObjects": Role.ADMIN,
     f"{_SERVICE}Scheduler/DeleteFunction": Role.ADMIN,
     f"{_SERVICE}Scheduler/DeleteDag": Role.ADMIN,
     f"{_SERVICE}Scheduler/DeleteObject": Role.ADMIN,

@@ -119,6 +119,12 @@ class PermissionDeniedError(AuthenticationError):
     code = common_pb2.PERMISSION_DENIED
 
 
+class FunctionInUseError(CloudburstError):
+    """A function cannot be deleted while DAGs use it (delete them first, or force it)."""
+
+    code = common_pb2.FUNCTION_IN_USE
+
+
 class RemoteFunctionError(CloudburstError):
     """A user function raised. Keeps the original type name, message and remote traceback.
 
@@ -171,6 +177,7 @@ ERROR_TYPES: dict[int, type[CloudburstError]] = {
         SnapshotExpiredError,
         AuthenticationError,
         PermissionDeniedError,
+        FunctionInUseError,
         RemoteFunctionError,
     )
 }
@@ -253,6 +260,7 @@ __all__ = [
     "DagNotFoundError",
     "ErrorCode",
     "ExecutorDiedError",
+    "FunctionInUseError",
     "FunctionNotFoundError",
     "InvalidArgumentError",
     "InvalidDagError",

@@ -29,11 +29,13 @@ from cloudburst_protocol.errors import AuthenticationError, CloudburstError
 from cloudburst_protocol.gen import common_pb2, management_pb2_grpc
 from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.runtime import process_exists
+from cloudburst_protocol.tracing import TRACE_DIR_ENV
 
 from cloudburst_management.settings import EXECUTORS_ENV, NODES_ENV, default_executors
 
 STATE_FILE = "cluster.json"
 LOCK_FILE = "cluster.lock"
+PREVIOUS_TRACES = "previous"
 
 
 class ClusterStartError(CloudburstError):
@@ -145,6 +147,28 @@ class LocalCluster:
     def log_path(self, service: str) -> Path:
         return self.log_dir / f"{service}.log"
 
+    @property
+    def trace_dir(self) -> Path:
+        """Where the services write their spans (``CLOUDBURST_TRACE_DIR`` or ``traces``)."""
+        raw = os.environ.get(TRACE_DIR_ENV, "").strip()
+        return Path(raw) if raw else self.home / "traces"
+
+    def rotate_traces(self) -> None:
+        """Moves the span files of the last run to ``traces/previous`` (replacing the run
+        before it), so the trace files hold only the running cluster's calls. Done by
+        ``up`` before the services start and by ``down`` after they stop."""
+        directory = self.trace_dir
+        current = list(directory.glob("*.jsonl"))
+        if not current:
+            return
+        previous = directory / PREVIOUS_TRACES
+        with contextlib.suppress(OSError):
+            previous.mkdir(exist_ok=True)
+            for old in previous.glob("*.jsonl"):
+                old.unlink()
+            for path in current:
+                path.replace(previous / path.name)
+
     # -- public API ---------------------------------------------------------------------------
 
     def up(self, timeout: float = 60.0, progress: Callable[[str], None] | None = None) -> UpResult:
@@ -160,6 +184,7 @@ class LocalCluster:
                 self._kill_group(state)
             self._check_ports()
             secrets = auth.ensure_local_secrets(self.home)
+            self.rotate_traces()
             self.log_dir.mkdir(parents=True, exist_ok=True)
             env = dict(os.environ)
             env.update(
@@ -220,6 +245,7 @@ class LocalCluster:
                 stub.Shutdown(common_pb2.Empty(), timeout=2.0)
             self._wait_exit(state.pid, timeout)
             self._kill_group(state)
+            self.rotate_traces()
             return True
 
     def status(self, state: ClusterState | None = None, timeout: float = 2.0) -> ClusterInfo | None:

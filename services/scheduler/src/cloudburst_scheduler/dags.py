@@ -10,10 +10,15 @@ arguments.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cloudburst_protocol.errors import FunctionNotFoundError, InvalidArgumentError, InvalidDagError
+from cloudburst_protocol.errors import (
+    FunctionInUseError,
+    FunctionNotFoundError,
+    InvalidArgumentError,
+    InvalidDagError,
+)
 from cloudburst_protocol.keys import MAX_DAG_FUNCTIONS, check_name
 
 
@@ -133,3 +138,16 @@ def _check_acyclic(name: str, fns: tuple[str, ...], downstream: dict[str, tuple[
 def single_function(name: str) -> DagShape:
     """The shape of a one-function call."""
     return DagShape("", (name,), (), {name: ()}, {name: ()}, (name,), name)
+
+
+def check_deletable(function: str, dags: Mapping[str, Sequence[str]], force: bool) -> None:
+    """Raises :class:`FunctionInUseError` naming the DAGs (name -> their functions) that use
+    ``function``, unless there are none or ``force`` is set (the DAGs then fail at call time
+    with :class:`FunctionNotFoundError`)."""
+    users = sorted(name for name, functions in dags.items() if function in functions)
+    if users and not force:
+        raise FunctionInUseError(
+            f"function {function!r} is used by DAG{'s' if len(users) > 1 else ''} "
+            f"{', '.join(users)}; delete {'them' if len(users) > 1 else 'it'} first, or "
+            "force the delete (force=True, cbctl functions delete --force)"
+        )

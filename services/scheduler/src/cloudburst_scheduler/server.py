@@ -38,13 +38,20 @@ from cloudburst_protocol.gen import (
     scheduler_pb2_grpc,
 )
 from cloudburst_protocol.grpc_errors import error_from_rpc
-from cloudburst_protocol.keys import DAG_KEY, FN_BODY, FN_NAME, check_name, check_user_key
+from cloudburst_protocol.keys import (
+    DAG_KEY,
+    FN_BODY,
+    FN_NAME,
+    RESERVED_PREFIX,
+    check_name,
+    check_user_key,
+)
 from cloudburst_protocol.runtime import listen, new_server, run_until_stopped, set_serving
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from cloudburst_scheduler.dags import DagShape, single_function, validate_dag
+from cloudburst_scheduler.dags import DagShape, check_deletable, single_function, validate_dag
 from cloudburst_scheduler.placement import ExecutorView, Locality, Placement
 from cloudburst_scheduler.settings import SchedulerSettings
 
@@ -55,6 +62,9 @@ HELLO_TIMEOUT_S = 5.0
 REGISTRY_ACK_TIMEOUT_S = 5.0
 LEASE_TTL_MS = 5_000
 BUSY_GRACE_S = 60.0
+CALL_STATE_WAIT_MS = 300
+"""How long CallState waits for a result that may be on its way to the store (written
+within about 10 ms of a call ending) before it calls an id unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +193,13 @@ class Metadata:
             entry = self.functions[name] = FunctionEntry(record.digest, record.kind)
         return entry
 
-    async def delete_function(self, name: str) -> None:
+    async def delete_function(self, name: str, force: bool = False) -> None:
         await self.function(name)
+        dags = {
+            dag: list(record.functions)
+            for dag, record in (await self._records(DAG_KEY, scheduler_pb2.DagRecord)).items()
+        }
+        check_deletable(name, dags, force)
         await self._put(FN_NAME + name, scheduler_pb2.FunctionRecord(deleted=True))
         self.functions.pop(name, None)
 
@@ -615,9 +630,9 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
         return common_pb2.Empty()
 
     async def DeleteFunction(
-        self, request: scheduler_pb2.NameRequest, context: grpc.aio.ServicerContext
+        self, request: scheduler_pb2.DeleteFunctionRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Empty:
-        await self.meta.delete_function(request.name)
+        await self.meta.delete_function(request.name, request.force)
         await self.core.broadcast(functions={request.name: ""})
         return common_pb2.Empty()
 
@@ -705,6 +720,33 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
         check_user_key(request.name)
         await self.cache.Delete(cache_pb2.CacheDeleteRequest(keys=[request.name]), timeout=10)
         return common_pb2.Empty()
+
+    async def ListObjects(
+        self, request: scheduler_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.ListResponse:
+        reply = await self.cache.ListKeys(
+            cache_pb2.ListKeysRequest(prefix=request.prefix), timeout=10
+        )
+        return scheduler_pb2.ListResponse(
+            names=sorted(k for k in reply.keys if not k.startswith(RESERVED_PREFIX))
+        )
+
+    async def CallState(
+        self, request: scheduler_pb2.NameRequest, context: grpc.aio.ServicerContext
+    ) -> scheduler_pb2.CallStateReply:
+        if request.name in self.core.pending:
+            return scheduler_pb2.CallStateReply(phase=scheduler_pb2.CALL_PHASE_PENDING)
+        check_user_key(request.name)
+        # A call that just finished stores its result within milliseconds: wait that long.
+        stored = await self.cache.Get(
+            cache_pb2.CacheGetRequest(keys=[request.name], wait_ms=CALL_STATE_WAIT_MS),
+            timeout=10,
+        )
+        if stored.entries:
+            return scheduler_pb2.CallStateReply(phase=scheduler_pb2.CALL_PHASE_DONE)
+        if request.name in self.core.pending:
+            return scheduler_pb2.CallStateReply(phase=scheduler_pb2.CALL_PHASE_PENDING)
+        return scheduler_pb2.CallStateReply(phase=scheduler_pb2.CALL_PHASE_UNKNOWN)
 
     async def Attach(
         self,

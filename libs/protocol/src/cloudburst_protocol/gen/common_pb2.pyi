@@ -25,6 +25,7 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNAVAILABLE: _ClassVar[ErrorCode]
     STALE_LEASE: _ClassVar[ErrorCode]
     SNAPSHOT_EXPIRED: _ClassVar[ErrorCode]
+    FUNCTION_IN_USE: _ClassVar[ErrorCode]
     UNAUTHENTICATED: _ClassVar[ErrorCode]
     PERMISSION_DENIED: _ClassVar[ErrorCode]
 
@@ -50,6 +51,7 @@ INTERNAL: ErrorCode
 UNAVAILABLE: ErrorCode
 STALE_LEASE: ErrorCode
 SNAPSHOT_EXPIRED: ErrorCode
+FUNCTION_IN_USE: ErrorCode
 UNAUTHENTICATED: ErrorCode
 PERMISSION_DENIED: ErrorCode
 NORMAL: Consistency

@@ -13,8 +13,17 @@ class FunctionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     FUNCTION_KIND_FUNCTION: _ClassVar[FunctionKind]
     FUNCTION_KIND_CLASS: _ClassVar[FunctionKind]
+
+class CallPhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CALL_PHASE_UNKNOWN: _ClassVar[CallPhase]
+    CALL_PHASE_PENDING: _ClassVar[CallPhase]
+    CALL_PHASE_DONE: _ClassVar[CallPhase]
 FUNCTION_KIND_FUNCTION: FunctionKind
 FUNCTION_KIND_CLASS: FunctionKind
+CALL_PHASE_UNKNOWN: CallPhase
+CALL_PHASE_PENDING: CallPhase
+CALL_PHASE_DONE: CallPhase
 
 class RegisterFunctionRequest(_message.Message):
     __slots__ = ("name", "body", "kind")
@@ -71,6 +80,20 @@ class NameRequest(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteFunctionRequest(_message.Message):
+    __slots__ = ("name", "force")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    force: bool
+    def __init__(self, name: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class CallStateReply(_message.Message):
+    __slots__ = ("phase",)
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    phase: CallPhase
+    def __init__(self, phase: _Optional[_Union[CallPhase, str]] = ...) -> None: ...
 
 class ListRequest(_message.Message):
     __slots__ = ("prefix",)

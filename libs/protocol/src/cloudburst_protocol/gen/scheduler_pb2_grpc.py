@@ -52,7 +52,7 @@ class SchedulerStub:
                 _registered_method=True)
         self.DeleteFunction = channel.unary_unary(
                 '/cloudburst.v1.Scheduler/DeleteFunction',
-                request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.SerializeToString,
+                request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.DeleteFunctionRequest.SerializeToString,
                 response_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
         self.ListFunctions = channel.unary_unary(
@@ -95,6 +95,16 @@ class SchedulerStub:
                 request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.SerializeToString,
                 response_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
+        self.ListObjects = channel.unary_unary(
+                '/cloudburst.v1.Scheduler/ListObjects',
+                request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.ListRequest.SerializeToString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.ListResponse.FromString,
+                _registered_method=True)
+        self.CallState = channel.unary_unary(
+                '/cloudburst.v1.Scheduler/CallState',
+                request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.SerializeToString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.CallStateReply.FromString,
+                _registered_method=True)
         self.Attach = channel.stream_stream(
                 '/cloudburst.v1.Scheduler/Attach',
                 request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.ExecutorMessage.SerializeToString,
@@ -134,7 +144,8 @@ class SchedulerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteFunction(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Refused (FUNCTION_IN_USE, naming the DAGs) while a DAG uses the function, unless forced.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -191,6 +202,20 @@ class SchedulerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListObjects(self, request, context):
+        """Users' keys (never the runtime's own records) starting with a prefix.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CallState(self, request, context):
+        """Whether a call id is pending here, done (its result is stored) or unknown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Attach(self, request_iterator, context):
         """Executors attach here: triggers flow down, results and load reports flow up.
         """
@@ -231,7 +256,7 @@ def add_SchedulerServicer_to_server(servicer, server):
             ),
             'DeleteFunction': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteFunction,
-                    request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.FromString,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.DeleteFunctionRequest.FromString,
                     response_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
             ),
             'ListFunctions': grpc.unary_unary_rpc_method_handler(
@@ -273,6 +298,16 @@ def add_SchedulerServicer_to_server(servicer, server):
                     servicer.DeleteObject,
                     request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.FromString,
                     response_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'ListObjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListObjects,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.ListRequest.FromString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.ListResponse.SerializeToString,
+            ),
+            'CallState': grpc.unary_unary_rpc_method_handler(
+                    servicer.CallState,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.FromString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.CallStateReply.SerializeToString,
             ),
             'Attach': grpc.stream_stream_rpc_method_handler(
                     servicer.Attach,
@@ -396,7 +431,7 @@ class Scheduler:
             request,
             target,
             '/cloudburst.v1.Scheduler/DeleteFunction',
-            cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_scheduler__pb2.DeleteFunctionRequest.SerializeToString,
             cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
@@ -614,6 +649,60 @@ class Scheduler:
             '/cloudburst.v1.Scheduler/DeleteObject',
             cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.SerializeToString,
             cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListObjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cloudburst.v1.Scheduler/ListObjects',
+            cloudburst__protocol_dot_gen_dot_scheduler__pb2.ListRequest.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_scheduler__pb2.ListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CallState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cloudburst.v1.Scheduler/CallState',
+            cloudburst__protocol_dot_gen_dot_scheduler__pb2.NameRequest.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_scheduler__pb2.CallStateReply.FromString,
             options,
             channel_credentials,
             insecure,
