@@ -38,6 +38,12 @@ PLACEMENT_ENV = "CLOUDBURST_PLACEMENT"
 RESULT_TTL_ENV = "CLOUDBURST_RESULT_TTL"
 DEFAULT_RESULT_TTL_S = 3600.0
 """How long a call's result stays readable by its id (0 keeps results forever)."""
+# Supervision (local mode): a process that exits is restarted after a delay that doubles
+# from BASE to MAX seconds while it keeps failing; it is never given up on.
+RESTART_BACKOFF_BASE_ENV = "CLOUDBURST_RESTART_BACKOFF_BASE"
+RESTART_BACKOFF_MAX_ENV = "CLOUDBURST_RESTART_BACKOFF_MAX"
+DEFAULT_RESTART_BACKOFF_BASE_S = 0.1
+DEFAULT_RESTART_BACKOFF_MAX_S = 30.0
 BULK_DIR_ENV = "CLOUDBURST_BULK_DIR"  # large values on one host: see cloudburst_protocol.bulk
 
 SERVICE_ENV_DEFAULTS = {

@@ -10,7 +10,7 @@ from cloudburst_management.local import (
     cluster_status,
 )
 from cloudburst_management.settings import ManagementSettings
-from cloudburst_management.supervision import RestartPolicy
+from cloudburst_management.supervision import RestartBackoff
 
 __all__ = [
     "ClusterInfo",
@@ -18,7 +18,7 @@ __all__ = [
     "LocalCluster",
     "ManagementSettings",
     "PortInUseError",
-    "RestartPolicy",
+    "RestartBackoff",
     "ServiceInfo",
     "UpResult",
     "cluster_status",

@@ -51,6 +51,10 @@ class ServiceInfo:
     state: str
     restarts: int
     log_path: str
+    # State `backoff`: when the next start is due (unix seconds), else 0.
+    next_restart_at: float = 0.0
+    # Why it last exited (`exit code 3`, `signal SIGSEGV`); empty if it never did.
+    last_exit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +360,17 @@ def cluster_status(management_address: str, timeout: float = 2.0) -> ClusterInfo
         scheduler_address=reply.scheduler_address,
         management_address=management_address,
         services=tuple(
-            ServiceInfo(s.name, s.kind, s.address, s.pid, s.state, s.restarts, s.log_path)
+            ServiceInfo(
+                s.name,
+                s.kind,
+                s.address,
+                s.pid,
+                s.state,
+                s.restarts,
+                s.log_path,
+                next_restart_at=s.next_restart_at,
+                last_exit=s.last_exit,
+            )
             for s in reply.services
         ),
     )

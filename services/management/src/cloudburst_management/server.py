@@ -27,11 +27,13 @@ from cloudburst_protocol.runtime import new_server, set_serving
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cloudburst_management.settings import ManagementSettings
-from cloudburst_management.supervision import RestartPolicy
+from cloudburst_management.supervision import RestartBackoff, exit_reason
 
 log = structlog.get_logger("cloudburst.management")
 
 STOP_GRACE_S = 5.0
+RESTART_HEALTHY_S = 30.0
+"""A restarted process not healthy after this long is killed (and restarted again)."""
 
 
 @dataclass(eq=False)
@@ -47,7 +49,7 @@ class Child:
     process: asyncio.subprocess.Process | None = None
     state: str = "starting"
     restarts: int = 0
-    policy: RestartPolicy = field(default_factory=RestartPolicy)
+    backoff: RestartBackoff = field(default_factory=RestartBackoff)
     watcher: asyncio.Task[None] | None = None
 
 
@@ -78,7 +80,8 @@ class Supervisor:
             env.setdefault(variable, value)
         env[config.INSTANCE_ENV] = name
         env.update(extra)
-        return Child(name, kind, module, env, s.log_dir / f"{name}.log")
+        backoff = RestartBackoff(s.restart_base_s, s.restart_max_s)
+        return Child(name, kind, module, env, s.log_dir / f"{name}.log", backoff=backoff)
 
     def plan(self) -> None:
         """The cluster's processes: the storage authority, the scheduler, and per node a
@@ -146,27 +149,42 @@ class Supervisor:
                 stdin=asyncio.subprocess.DEVNULL,
             )
         child.state = "starting"
+        child.backoff.started(time.time())
         log.info("service started", service=child.name, pid=child.process.pid)
         child.watcher = asyncio.create_task(self._watch(child))
 
     async def _watch(self, child: Child) -> None:
+        """Waits for the child's exit and restarts it, as often as it takes: the delay backs
+        off (see :class:`RestartBackoff`) but the supervisor never gives up."""
         assert child.process is not None
-        code = await child.process.wait()
-        if self.stopping:
-            child.state = "stopped"
+        reason = exit_reason(await child.process.wait())
+        while not self.stopping:
+            restart = child.backoff.exited(time.time(), reason)
+            child.state = "backoff"
+            log.warning(
+                "service exited",
+                service=child.name,
+                reason=reason,
+                restart_in=round(restart.at - time.time(), 3),
+                failures=child.backoff.failures,
+            )
+            await asyncio.sleep(max(0.0, restart.at - time.time()))
+            if self.stopping:
+                return
+            child.restarts += 1
+            try:
+                await self._spawn(child)
+            except OSError as exc:  # e.g. out of processes: try again later
+                reason = f"could not start: {exc}"
+                continue
+            if not await self._wait_healthy(child, RESTART_HEALTHY_S):
+                process = child.process
+                if process is not None and process.returncode is None:
+                    log.warning("service did not become healthy: replacing it", service=child.name)
+                    with contextlib.suppress(ProcessLookupError):
+                        process.kill()
             return
-        delay = child.policy.on_exit(time.monotonic())
-        log.warning("service exited", service=child.name, code=code, restart_in=delay)
-        if delay is None:
-            child.state = "failed"
-            return
-        child.state = "restarting"
-        await asyncio.sleep(delay)
-        if self.stopping:
-            return
-        child.restarts += 1
-        await self._spawn(child)
-        await self._wait_healthy(child, 30)
+        child.state = "stopped"
 
     async def _health(self, address: str, timeout: float = 1.0) -> bool:
         channel = self._channels.get(address)
@@ -190,6 +208,7 @@ class Supervisor:
             if child.kind == "executor":
                 if await self._executor_attached(child):
                     child.state = "running"
+                    child.backoff.healthy(time.time())
                     return True
                 await asyncio.sleep(0.05)
                 continue
@@ -202,6 +221,7 @@ class Supervisor:
                 )
             if await self._health(child.address):
                 child.state = "running"
+                child.backoff.healthy(time.time())
                 return True
             await asyncio.sleep(0.05)
         return False
@@ -281,6 +301,10 @@ class Supervisor:
                         state=c.state,
                         restarts=c.restarts,
                         log_path=str(c.log_path),
+                        next_restart_at=(
+                            c.backoff.next_attempt or 0.0 if c.state == "backoff" else 0.0
+                        ),
+                        last_exit=c.backoff.last_exit,
                     )
                     for c in self.children
                 ),

@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ServiceStatus(_message.Message):
-    __slots__ = ("name", "kind", "address", "pid", "state", "restarts", "log_path")
+    __slots__ = ("name", "kind", "address", "pid", "state", "restarts", "log_path", "next_restart_at", "last_exit")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -16,6 +16,8 @@ class ServiceStatus(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     RESTARTS_FIELD_NUMBER: _ClassVar[int]
     LOG_PATH_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RESTART_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_EXIT_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: str
     address: str
@@ -23,7 +25,9 @@ class ServiceStatus(_message.Message):
     state: str
     restarts: int
     log_path: str
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., address: _Optional[str] = ..., pid: _Optional[int] = ..., state: _Optional[str] = ..., restarts: _Optional[int] = ..., log_path: _Optional[str] = ...) -> None: ...
+    next_restart_at: float
+    last_exit: str
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., address: _Optional[str] = ..., pid: _Optional[int] = ..., state: _Optional[str] = ..., restarts: _Optional[int] = ..., log_path: _Optional[str] = ..., next_restart_at: _Optional[float] = ..., last_exit: _Optional[str] = ...) -> None: ...
 
 class ClusterStatus(_message.Message):
     __slots__ = ("services", "ready", "scheduler_address")
