@@ -21,6 +21,7 @@ from cloudburst_protocol.errors import (
     DagNotFoundError,
     ExecutorDiedError,
     FunctionNotFoundError,
+    FunctionQuarantinedError,
     InvalidArgumentError,
     InvalidDagError,
     KeyNotFoundError,
@@ -50,6 +51,7 @@ ALL_ERROR_CLASSES: list[type[CloudburstError]] = [
     NoResourcesError,
     SnapshotExpiredError,
     StaleLeaseError,
+    FunctionQuarantinedError,
     UnavailableError,
     RemoteFunctionError,
 ]

@@ -27,6 +27,7 @@ def test_cloudburst_all_is_pinned() -> None:
             "DagRegistration",
             "ExecutorDiedError",
             "FunctionNotFoundError",
+            "FunctionQuarantinedError",
             "InvalidArgumentError",
             "InvalidDagError",
             "KeyNotFoundError",

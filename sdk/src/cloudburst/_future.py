@@ -102,7 +102,9 @@ class CloudburstFuture:
                     f"call {self.obj_id} has not finished after {timeout} s; call get() again "
                     "to keep waiting"
                 ) from None
-            except CloudburstError as exc:  # a direct call past its deadline
+            except CloudburstError as exc:  # a direct call past its deadline, or a dead session
+                if isinstance(exc, ExecutorDiedError):
+                    self._connection._forget_leases()  # the next call sees fresh placement
                 self._error = exc
                 return
             except grpc.RpcError as exc:

@@ -102,6 +102,15 @@ class SnapshotExpiredError(CloudburstError):
     code = common_pb2.SNAPSHOT_EXPIRED
 
 
+class FunctionQuarantinedError(CloudburstError):
+    """A function whose calls killed their executors too often (``CLOUDBURST_QUARANTINE_DEATHS``
+    times within ``CLOUDBURST_QUARANTINE_WINDOW`` seconds) is quarantined: its calls fail at
+    once, naming the last exit reason and when it will be tried again; registering it again
+    lifts the quarantine."""
+
+    code = common_pb2.FUNCTION_QUARANTINED
+
+
 class RemoteFunctionError(CloudburstError):
     """A user function raised. Keeps the original type name, message and remote traceback.
 
@@ -152,6 +161,7 @@ ERROR_TYPES: dict[int, type[CloudburstError]] = {
         UnavailableError,
         StaleLeaseError,
         SnapshotExpiredError,
+        FunctionQuarantinedError,
         RemoteFunctionError,
     )
 }
@@ -234,6 +244,7 @@ __all__ = [
     "ErrorCode",
     "ExecutorDiedError",
     "FunctionNotFoundError",
+    "FunctionQuarantinedError",
     "InvalidArgumentError",
     "InvalidDagError",
     "KeyNotFoundError",

@@ -39,6 +39,7 @@ from cloudburst_protocol.gen import (
 )
 from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.keys import FN_BODY
+from cloudburst_protocol.running import RunningFile
 from cloudburst_protocol.runtime import new_server, run_until_stopped, set_serving
 from opentelemetry import trace
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
@@ -295,6 +296,8 @@ class ExecutorServer:
         self.results = ResultWriter(self.cache, int(settings.result_ttl_s * 1000))
         self.values = ValueCache()
         self.bulk = BulkDir.from_env()
+        # What user code is running now, for the supervisor if this process dies of it.
+        self.running = RunningFile(settings.running_file)
         # User code runs in a worker thread and talks to the store synchronously.
         self._sync_cache_channel = grpc.insecure_channel(
             settings.cache_address, options=config.CHANNEL_OPTIONS
@@ -718,9 +721,11 @@ class ExecutorServer:
         library = self.library
         assert library is not None
         library.begin_call(work.trigger.snapshot, dict(work.writes))
+        self.running.record(fn.name, work.trigger.call_id)
         try:
             result = fn(library, args)
         finally:
+            self.running.clear()
             if library.reads:
                 reads = list(library.reads)
                 assert self._loop is not None

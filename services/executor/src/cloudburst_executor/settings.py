@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from cloudburst_protocol import config
 
@@ -19,6 +20,8 @@ class ExecutorSettings:
     node_id: str
     executor_id: str
     result_ttl_s: float = config.DEFAULT_RESULT_TTL_S
+    # Where to record the call being run, for the supervisor (CLOUDBURST_RUNNING_FILE).
+    running_file: Path | None = None
 
     @property
     def bind_address(self) -> str:
@@ -36,4 +39,7 @@ class ExecutorSettings:
             node_id=config.env_str(config.NODE_ID_ENV, "node0"),
             executor_id=os.environ.get(config.EXECUTOR_ID_ENV) or f"exec-{uuid.uuid4().hex[:8]}",
             result_ttl_s=config.result_ttl_s(),
+            running_file=Path(running)
+            if (running := config.env_str(config.RUNNING_FILE_ENV, ""))
+            else None,
         )

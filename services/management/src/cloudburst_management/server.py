@@ -21,8 +21,10 @@ from cloudburst_protocol.gen import (
     common_pb2,
     management_pb2,
     management_pb2_grpc,
+    scheduler_pb2,
     scheduler_pb2_grpc,
 )
+from cloudburst_protocol.running import read_running
 from cloudburst_protocol.runtime import new_server, set_serving
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -32,6 +34,8 @@ from cloudburst_management.supervision import RestartBackoff, exit_reason
 log = structlog.get_logger("cloudburst.management")
 
 STOP_GRACE_S = 5.0
+REPORT_ATTEMPTS = 5
+REPORT_TIMEOUT_S = 2.0
 RESTART_HEALTHY_S = 30.0
 """A restarted process not healthy after this long is killed (and restarted again)."""
 
@@ -60,6 +64,7 @@ class Supervisor:
         self.stopping = False
         self.ready = False
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._reports: set[asyncio.Task[None]] = set()
 
     def _child(self, name: str, kind: str, module: str, extra: dict[str, str]) -> Child:
         s = self.settings
@@ -125,6 +130,9 @@ class Supervisor:
                             config.EXECUTOR_ID_ENV: f"{node}-exec{i}",
                             config.NODE_ID_ENV: node,
                             config.CACHE_ADDRESS_ENV: cache_address,
+                            config.RUNNING_FILE_ENV: str(
+                                s.home / "run" / f"{node}-executor{i}.running"
+                            ),
                         },
                     )
                 )
@@ -158,6 +166,8 @@ class Supervisor:
         off (see :class:`RestartBackoff`) but the supervisor never gives up."""
         assert child.process is not None
         reason = exit_reason(await child.process.wait())
+        if child.kind == "executor" and not self.stopping:
+            self._attribute_death(child, reason)
         while not self.stopping:
             restart = child.backoff.exited(time.time(), reason)
             child.state = "backoff"
@@ -185,6 +195,49 @@ class Supervisor:
                         process.kill()
             return
         child.state = "stopped"
+
+    def _attribute_death(self, child: Child, reason: str) -> None:
+        """Tells the scheduler which function the dead executor was running (from its
+        running file), so repeated deaths quarantine that function."""
+        running_file = child.env.get(config.RUNNING_FILE_ENV)
+        running = read_running(Path(running_file)) if running_file else None
+        if running is None:
+            return
+        function, call_id = running
+        log.warning(
+            "executor died running a call",
+            service=child.name,
+            function=function,
+            call_id=call_id,
+            reason=reason,
+        )
+        report = scheduler_pb2.ExecutorExit(
+            executor_id=child.env.get(config.EXECUTOR_ID_ENV, child.name),
+            function=function,
+            call_id=call_id,
+            reason=reason,
+        )
+        task = asyncio.create_task(self._report_exit(report))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    async def _report_exit(self, report: scheduler_pb2.ExecutorExit) -> None:
+        address = self.settings.scheduler_address
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = grpc.aio.insecure_channel(address)
+        delay = 0.1
+        for _ in range(REPORT_ATTEMPTS):
+            try:
+                await scheduler_pb2_grpc.SchedulerStub(channel).ExecutorExited(
+                    report, timeout=REPORT_TIMEOUT_S
+                )
+                return
+            except grpc.RpcError as exc:
+                log.info("reporting an executor death failed", error=str(exc)[:200])
+            await asyncio.sleep(delay)
+            delay *= 2
+        log.warning("executor death not reported", function=report.function)
 
     async def _health(self, address: str, timeout: float = 1.0) -> bool:
         channel = self._channels.get(address)

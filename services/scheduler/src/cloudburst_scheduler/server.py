@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from cloudburst_scheduler.dags import DagShape, single_function, validate_dag
 from cloudburst_scheduler.placement import ExecutorView, Locality, Placement
+from cloudburst_scheduler.quarantine import Quarantine
 from cloudburst_scheduler.settings import SchedulerSettings
 
 log = structlog.get_logger("cloudburst.scheduler")
@@ -234,6 +235,9 @@ class SchedulerCore:
         self.pending: dict[str, PendingCall] = {}
         self.placement = Placement(settings.placement)
         self.locality = Locality()
+        self.quarantine = Quarantine(
+            settings.quarantine_deaths, settings.quarantine_window_s, settings.quarantine_for_s
+        )
         self._executor_joined = asyncio.Event()
         self._background: set[asyncio.Task[Any]] = set()
         self._registry_seq = 0
@@ -315,6 +319,34 @@ class SchedulerCore:
         if pending is not None and not pending.future.done():
             pending.future.set_result(result.outcome)
 
+    def check_quarantine(self, functions: Iterable[str]) -> None:
+        """Raises :class:`FunctionQuarantinedError` if any of ``functions`` is quarantined."""
+        now = time.time()
+        for fn in functions:
+            quarantined = self.quarantine.check(fn, now)
+            if quarantined is not None:
+                raise quarantined.error(now)
+
+    def executor_exited(self, exit: scheduler_pb2.ExecutorExit) -> None:
+        """An executor died running ``exit.function``: maybe quarantine it."""
+        quarantined = self.quarantine.died(exit.function, exit.reason, time.time())
+        log.warning(
+            "executor died running a function",
+            executor_id=exit.executor_id,
+            function=exit.function,
+            call_id=exit.call_id,
+            reason=exit.reason,
+            quarantined=quarantined is not None,
+        )
+        if quarantined is not None:
+            log.error(
+                "function quarantined",
+                function=quarantined.function,
+                deaths=quarantined.deaths,
+                reason=quarantined.reason,
+                until=quarantined.until,
+            )
+
     async def wait_for_executors(self, deadline: float) -> None:
         """Waits (bounded by ``deadline`` and the executor-wait setting) for an executor."""
         if not self.executors:
@@ -330,6 +362,7 @@ class SchedulerCore:
             shape = single_function(request.function)
         else:
             raise InvalidArgumentError("a lease names a function or a DAG")
+        self.check_quarantine(shape.functions)
         nodes = [
             executor_pb2.DagNode(
                 function=fn,
@@ -427,6 +460,7 @@ class SchedulerCore:
         else:
             raise InvalidArgumentError("a call names a function or a DAG")
         digests = {fn: (await self.metadata.function(fn)).digest for fn in shape.functions}
+        self.check_quarantine(shape.functions)
         for fn in request.args:
             if fn not in digests:
                 raise InvalidArgumentError(
@@ -549,6 +583,8 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
         self, request: scheduler_pb2.RegisterFunctionRequest, context: grpc.aio.ServicerContext
     ) -> scheduler_pb2.RegisterFunctionResponse:
         digest = await self.meta.register_function(request.name, request.body, request.kind)
+        if self.core.quarantine.lift(request.name):
+            log.info("quarantine lifted: function registered again", function=request.name)
         await self.core.broadcast(functions={request.name: digest})
         log.info("function registered", function=request.name, digest=digest)
         return scheduler_pb2.RegisterFunctionResponse(digest=digest)
@@ -724,6 +760,13 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
                 self.core.locality.forget_node(node_id)
         return common_pb2.Empty()
 
+    async def ExecutorExited(
+        self, request: scheduler_pb2.ExecutorExit, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        if request.function:
+            self.core.executor_exited(request)
+        return common_pb2.Empty()
+
     @staticmethod
     async def _write_loop(handle: ExecutorHandle, context: grpc.aio.ServicerContext) -> None:
         while True:
@@ -750,6 +793,12 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
             nodes=[
                 scheduler_pb2.NodeInfo(node_id=node, keys=len(held), bytes=sum(held.values()))
                 for node, held in sorted(self.core.locality.nodes.items())
+            ],
+            quarantined=[
+                scheduler_pb2.QuarantinedFunction(
+                    function=q.function, reason=q.reason, until=q.until
+                )
+                for q in self.core.quarantine.current(time.time())
             ],
         )
 

@@ -18,6 +18,10 @@ class SchedulerSettings:
     call_timeout_s: float
     executor_wait_s: float
     placement: str
+    # Poison functions (CLOUDBURST_QUARANTINE_DEATHS / _WINDOW / _FOR).
+    quarantine_deaths: int = config.DEFAULT_QUARANTINE_DEATHS
+    quarantine_window_s: float = config.DEFAULT_QUARANTINE_WINDOW_S
+    quarantine_for_s: float = config.DEFAULT_QUARANTINE_FOR_S
 
     @property
     def address(self) -> str:
@@ -36,4 +40,13 @@ class SchedulerSettings:
                 config.EXECUTOR_WAIT_ENV, config.DEFAULT_EXECUTOR_WAIT_S
             ),
             placement=config.env_str(config.PLACEMENT_ENV, "colocate"),
+            quarantine_deaths=config.env_int(
+                config.QUARANTINE_DEATHS_ENV, config.DEFAULT_QUARANTINE_DEATHS
+            ),
+            quarantine_window_s=config.env_float(
+                config.QUARANTINE_WINDOW_ENV, config.DEFAULT_QUARANTINE_WINDOW_S
+            ),
+            quarantine_for_s=config.env_float(
+                config.QUARANTINE_FOR_ENV, config.DEFAULT_QUARANTINE_FOR_S
+            ),
         )

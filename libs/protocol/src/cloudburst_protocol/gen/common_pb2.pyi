@@ -25,6 +25,7 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNAVAILABLE: _ClassVar[ErrorCode]
     STALE_LEASE: _ClassVar[ErrorCode]
     SNAPSHOT_EXPIRED: _ClassVar[ErrorCode]
+    FUNCTION_QUARANTINED: _ClassVar[ErrorCode]
 
 class Consistency(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -48,6 +49,7 @@ INTERNAL: ErrorCode
 UNAVAILABLE: ErrorCode
 STALE_LEASE: ErrorCode
 SNAPSHOT_EXPIRED: ErrorCode
+FUNCTION_QUARANTINED: ErrorCode
 NORMAL: Consistency
 SINGLE: Consistency
 MULTI: Consistency

@@ -16,6 +16,28 @@ class FunctionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 FUNCTION_KIND_FUNCTION: FunctionKind
 FUNCTION_KIND_CLASS: FunctionKind
 
+class ExecutorExit(_message.Message):
+    __slots__ = ("executor_id", "function", "call_id", "reason")
+    EXECUTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    executor_id: str
+    function: str
+    call_id: str
+    reason: str
+    def __init__(self, executor_id: _Optional[str] = ..., function: _Optional[str] = ..., call_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class QuarantinedFunction(_message.Message):
+    __slots__ = ("function", "reason", "until")
+    FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    function: str
+    reason: str
+    until: float
+    def __init__(self, function: _Optional[str] = ..., reason: _Optional[str] = ..., until: _Optional[float] = ...) -> None: ...
+
 class RegisterFunctionRequest(_message.Message):
     __slots__ = ("name", "body", "kind")
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -301,17 +323,19 @@ class NodeInfo(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., keys: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
 
 class SchedulerStatus(_message.Message):
-    __slots__ = ("scheduler_id", "executors", "functions", "dags", "pending_calls", "nodes")
+    __slots__ = ("scheduler_id", "executors", "functions", "dags", "pending_calls", "nodes", "quarantined")
     SCHEDULER_ID_FIELD_NUMBER: _ClassVar[int]
     EXECUTORS_FIELD_NUMBER: _ClassVar[int]
     FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
     DAGS_FIELD_NUMBER: _ClassVar[int]
     PENDING_CALLS_FIELD_NUMBER: _ClassVar[int]
     NODES_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINED_FIELD_NUMBER: _ClassVar[int]
     scheduler_id: str
     executors: _containers.RepeatedCompositeFieldContainer[ExecutorInfo]
     functions: int
     dags: int
     pending_calls: int
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
-    def __init__(self, scheduler_id: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., functions: _Optional[int] = ..., dags: _Optional[int] = ..., pending_calls: _Optional[int] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ...) -> None: ...
+    quarantined: _containers.RepeatedCompositeFieldContainer[QuarantinedFunction]
+    def __init__(self, scheduler_id: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., functions: _Optional[int] = ..., dags: _Optional[int] = ..., pending_calls: _Optional[int] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., quarantined: _Optional[_Iterable[_Union[QuarantinedFunction, _Mapping]]] = ...) -> None: ...

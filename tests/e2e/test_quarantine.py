@@ -1,0 +1,94 @@
+"""Poison functions are quarantined, not the cluster: a function that segfaults its executor
+over and over ends up failing fast with FunctionQuarantinedError, while every other function
+keeps every executor; registering it again lifts the quarantine."""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cloudburst import (
+    CloudburstConnection,
+    ExecutorDiedError,
+    FunctionQuarantinedError,
+)
+from cloudburst_management import LocalCluster
+from conftest import start_cluster
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def poisoned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    cluster = start_cluster(
+        tmp_path_factory.mktemp("poisoned"),
+        executors=2,
+        CLOUDBURST_QUARANTINE_DEATHS="3",
+        CLOUDBURST_QUARANTINE_WINDOW="60",
+        CLOUDBURST_QUARANTINE_FOR="120",
+    )
+    yield cluster
+    cluster.down()
+
+
+def all_executors_running(cluster: LocalCluster, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = cluster.status()
+        assert info is not None
+        executors = [s for s in info.services if s.kind == "executor"]
+        assert all(s.state != "failed" for s in executors)
+        if all(s.state == "running" for s in executors):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"executors not all running after {timeout:g} s: {executors}")
+
+
+def segfault(_: Any) -> None:
+    ctypes.string_at(0)
+
+
+def test_a_segfaulting_function_is_quarantined_not_the_cluster(
+    poisoned: LocalCluster, name: str
+) -> None:
+    """30 calls of a function that segfaults: a few kill an executor (ExecutorDiedError),
+    then the function is quarantined and the rest fail with FunctionQuarantinedError naming
+    it and the signal. A normal function then answers 100 calls on both executors; no
+    executor ends failed."""
+    outcomes: dict[str, int] = {"died": 0, "quarantined": 0}
+    last: FunctionQuarantinedError | None = None
+    with CloudburstConnection(poisoned.scheduler_address, timeout=30) as cloud:
+        crashy = cloud.register(segfault, f"{name}-crashy")
+        for _ in range(30):
+            try:
+                crashy().get()
+            except ExecutorDiedError:
+                outcomes["died"] += 1
+            except FunctionQuarantinedError as exc:
+                outcomes["quarantined"] += 1
+                last = exc
+        assert outcomes["died"] + outcomes["quarantined"] == 30
+        assert outcomes["died"] >= 3
+        assert outcomes["quarantined"] >= 20, outcomes
+        assert last is not None
+        assert f"{name}-crashy" in str(last)
+        assert "SIGSEGV" in str(last)
+        assert "tried again" in str(last)
+
+        all_executors_running(poisoned)
+        echo = cloud.register(lambda lib, v: (v, lib.get_id()), f"{name}-echo")
+        futures = [echo(i) for i in range(100)]
+        results = [f.get() for f in futures]
+        assert [v for v, _ in results] == list(range(100))
+        assert len({executor for _, executor in results}) == 2
+
+        with pytest.raises(FunctionQuarantinedError):
+            crashy().get()
+        # Registering it again lifts the quarantine: the next call runs (and crashes) again.
+        crashy = cloud.register(segfault, f"{name}-crashy")
+        with pytest.raises(ExecutorDiedError):
+            crashy().get()
+    all_executors_running(poisoned)
