@@ -16,6 +16,7 @@ from cloudburst_executor.functions import KIND_FUNCTION, LoadedFunction
 from cloudburst_protocol import errors
 from cloudburst_protocol.errors import (
     ERROR_TYPES,
+    CallCancelledError,
     CallTimeoutError,
     CloudburstError,
     DagNotFoundError,
@@ -52,6 +53,7 @@ ALL_ERROR_CLASSES: list[type[CloudburstError]] = [
     SnapshotExpiredError,
     StaleLeaseError,
     FunctionQuarantinedError,
+    CallCancelledError,
     UnavailableError,
     RemoteFunctionError,
 ]
@@ -418,6 +420,8 @@ def test_rpc_error_without_call_methods() -> None:
         (NoResourcesError, grpc.StatusCode.RESOURCE_EXHAUSTED),
         (UnavailableError, grpc.StatusCode.UNAVAILABLE),
         (ExecutorDiedError, grpc.StatusCode.ABORTED),
+        (FunctionQuarantinedError, grpc.StatusCode.FAILED_PRECONDITION),
+        (CallCancelledError, grpc.StatusCode.CANCELLED),
         (CloudburstError, grpc.StatusCode.INTERNAL),
     ],
     ids=lambda v: getattr(v, "__name__", None) or getattr(v, "name", str(v)),

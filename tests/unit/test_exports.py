@@ -28,6 +28,7 @@ def test_cloudburst_all_is_pinned() -> None:
             "ExecutorDiedError",
             "FunctionNotFoundError",
             "FunctionQuarantinedError",
+            "CallCancelledError",
             "InvalidArgumentError",
             "InvalidDagError",
             "KeyNotFoundError",

@@ -19,7 +19,15 @@ from cloudburst_cli._client import (
     parse_arg,
     parse_json,
 )
-from cloudburst_cli._output import done, echo_json, echo_names, fail, print_result, waiting
+from cloudburst_cli._output import (
+    done,
+    echo_json,
+    echo_names,
+    errors,
+    fail,
+    print_result,
+    waiting,
+)
 
 functions_app = typer.Typer(
     help="Registered functions.\n\n"
@@ -172,7 +180,8 @@ def call(
     verbose: VerboseOption = False,
     address: AddressOption = None,
 ) -> None:
-    """Call a registered function and print its result."""
+    """Call a registered function and print its result. Ctrl-C cancels the call (where it
+    runs, too) and prints its id."""
     values = [parse_arg(a) for a in args or []]
     with connect(ctx, address, timeout=timeout, verbose=verbose) as cloud:
         if detach:
@@ -183,8 +192,13 @@ def call(
                 typer.echo(future.obj_id)
             return
         future = cloud.exec_func(name, values)
-        with waiting(f"waiting for {name}…"):
-            value = future.get()
+        try:
+            with waiting(f"waiting for {name}…"):
+                value = future.get()
+        except KeyboardInterrupt:
+            future.cancel()
+            errors.print(f"cancelled call {future.obj_id}", highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
     print_result(future.obj_id, value, as_json)
 
 

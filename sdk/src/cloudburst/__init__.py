@@ -13,6 +13,7 @@ same client.
 """
 
 from cloudburst_protocol.errors import (
+    CallCancelledError,
     CallTimeoutError,
     CloudburstError,
     DagNotFoundError,
@@ -43,6 +44,7 @@ __all__ = [
     "NORMAL",
     "REPEATABLE_READ",
     "SINGLE",
+    "CallCancelledError",
     "CallTimeoutError",
     "Client",
     "CloudburstConnection",

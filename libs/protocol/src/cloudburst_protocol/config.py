@@ -53,6 +53,10 @@ QUARANTINE_FOR_ENV = "CLOUDBURST_QUARANTINE_FOR"
 DEFAULT_QUARANTINE_DEATHS = 3
 DEFAULT_QUARANTINE_WINDOW_S = 60.0
 DEFAULT_QUARANTINE_FOR_S = 60.0
+# How long user code may run past its call's deadline (or cancellation) before its executor
+# process is replaced; meanwhile the executor takes no calls.
+RUNAWAY_GRACE_ENV = "CLOUDBURST_RUNAWAY_GRACE"
+DEFAULT_RUNAWAY_GRACE_S = 5.0
 # Where an executor records the call it is running (its supervisor reads it when it dies).
 RUNNING_FILE_ENV = "CLOUDBURST_RUNNING_FILE"
 BULK_DIR_ENV = "CLOUDBURST_BULK_DIR"  # large values on one host: see cloudburst_protocol.bulk

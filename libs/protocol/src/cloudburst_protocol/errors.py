@@ -70,6 +70,12 @@ class CallTimeoutError(CloudburstError, TimeoutError):
     code = common_pb2.TIMEOUT
 
 
+class CallCancelledError(CloudburstError):
+    """The call was cancelled by its caller (``future.cancel()``, Ctrl-C on ``cbctl call``)."""
+
+    code = common_pb2.CALL_CANCELLED
+
+
 class ExecutorDiedError(CloudburstError):
     """The executor running a call exited before the call finished."""
 
@@ -156,6 +162,7 @@ ERROR_TYPES: dict[int, type[CloudburstError]] = {
         KeyNotFoundError,
         SerializationError,
         CallTimeoutError,
+        CallCancelledError,
         ExecutorDiedError,
         NoResourcesError,
         UnavailableError,
@@ -238,6 +245,7 @@ def _qualified_name(cls: type) -> str:
 
 __all__ = [
     "ERROR_TYPES",
+    "CallCancelledError",
     "CallTimeoutError",
     "CloudburstError",
     "DagNotFoundError",

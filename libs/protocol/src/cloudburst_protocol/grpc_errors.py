@@ -36,6 +36,7 @@ _STATUS_FOR_CODE: dict[int, grpc.StatusCode] = {
     common_pb2.EXECUTOR_DIED: grpc.StatusCode.ABORTED,
     common_pb2.SNAPSHOT_EXPIRED: grpc.StatusCode.FAILED_PRECONDITION,
     common_pb2.FUNCTION_QUARANTINED: grpc.StatusCode.FAILED_PRECONDITION,
+    common_pb2.CALL_CANCELLED: grpc.StatusCode.CANCELLED,
 }
 
 

@@ -22,6 +22,8 @@ class ExecutorSettings:
     result_ttl_s: float = config.DEFAULT_RESULT_TTL_S
     # Where to record the call being run, for the supervisor (CLOUDBURST_RUNNING_FILE).
     running_file: Path | None = None
+    # User code past its deadline this long: the process is replaced (CLOUDBURST_RUNAWAY_GRACE).
+    runaway_grace_s: float = config.DEFAULT_RUNAWAY_GRACE_S
 
     @property
     def bind_address(self) -> str:
@@ -42,4 +44,7 @@ class ExecutorSettings:
             running_file=Path(running)
             if (running := config.env_str(config.RUNNING_FILE_ENV, ""))
             else None,
+            runaway_grace_s=config.env_float(
+                config.RUNAWAY_GRACE_ENV, config.DEFAULT_RUNAWAY_GRACE_S
+            ),
         )

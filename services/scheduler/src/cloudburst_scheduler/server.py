@@ -71,6 +71,8 @@ class ExecutorHandle:
     # Calls sent to this executor that it has not answered yet (even if the caller gave up:
     # the executor is still busy with them).
     running: set[str] = field(default_factory=set)
+    # It runs a call past its deadline (its LoadReport says so): placement skips it.
+    overdue: bool = False
 
     @property
     def in_flight(self) -> int:
@@ -238,7 +240,8 @@ class SchedulerCore:
         self.quarantine = Quarantine(
             settings.quarantine_deaths, settings.quarantine_window_s, settings.quarantine_for_s
         )
-        self._executor_joined = asyncio.Event()
+        # Set when an executor attaches or stops being overdue: capacity may have come back.
+        self._capacity = asyncio.Event()
         self._background: set[asyncio.Task[Any]] = set()
         self._registry_seq = 0
         self._acks: dict[int, tuple[set[str], asyncio.Future[None]]] = {}
@@ -290,15 +293,13 @@ class SchedulerCore:
         if old is not None:
             self.detach(old)
         self.executors[handle.executor_id] = handle
-        self._executor_joined.set()
+        self._capacity.set()
         log.info("executor attached", executor_id=handle.executor_id, address=handle.address)
 
     def detach(self, handle: ExecutorHandle) -> None:
         if self.executors.get(handle.executor_id) is not handle:
             return
         del self.executors[handle.executor_id]
-        if not self.executors:
-            self._executor_joined.clear()
         self.acknowledge(handle.executor_id, self._registry_seq)  # nothing to wait for now
         failed = 0
         for call_id, pending in list(self.pending.items()):
@@ -348,11 +349,25 @@ class SchedulerCore:
             )
 
     async def wait_for_executors(self, deadline: float) -> None:
-        """Waits (bounded by ``deadline`` and the executor-wait setting) for an executor."""
-        if not self.executors:
-            wait = min(self.settings.executor_wait_s, max(0.0, deadline - time.monotonic()))
+        """Waits (bounded by ``deadline`` and the executor-wait setting) for an executor that
+        is not running an overdue call."""
+        end = min(deadline, time.monotonic() + self.settings.executor_wait_s)
+        while not any(not e.overdue for e in self.executors.values()):
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return
+            self._capacity.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._executor_joined.wait(), wait)
+                await asyncio.wait_for(self._capacity.wait(), remaining)
+
+    def set_overdue(self, handle: ExecutorHandle, overdue: bool) -> None:
+        if handle.overdue != overdue:
+            log.warning(
+                "executor overdue" if overdue else "executor free", executor_id=handle.executor_id
+            )
+        handle.overdue = overdue
+        if not overdue:
+            self._capacity.set()
 
     async def lease(self, request: scheduler_pb2.LeaseRequest) -> scheduler_pb2.LeaseResponse:
         """Placement for direct calls: the call's shape, digests and candidate executors."""
@@ -377,6 +392,8 @@ class SchedulerCore:
             raise NoResourcesError("no executor is attached to the scheduler")
         local = self.locality.bytes_by_node(self.locality.keys_of(shape.functions))
         ranked = self.placement.rank(self._views(), local)
+        if not ranked:
+            raise NoResourcesError("every executor is running a call past its deadline")
         executors = [self.executors[executor_id] for executor_id in ranked]
         best = executors[0].node_id
         preferred = best if local.get(best, 0) > 0 else ""
@@ -397,7 +414,8 @@ class SchedulerCore:
 
     def _views(self) -> list[ExecutorView]:
         return [
-            ExecutorView(e.executor_id, e.in_flight, e.node_id) for e in self.executors.values()
+            ExecutorView(e.executor_id, e.in_flight, e.node_id, e.overdue)
+            for e in self.executors.values()
         ]
 
     async def _place(
@@ -540,6 +558,12 @@ class SchedulerCore:
         try:
             try:
                 outcome = await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
+            except asyncio.CancelledError:
+                # The caller cancelled the call (or went away): so do its executors.
+                timed_out = True
+                for executor in involved:
+                    executor.outbox.put_nowait(scheduler_pb2.SchedulerMessage(cancel=call_id))
+                raise
             except TimeoutError:
                 timed_out = True
                 error = CallTimeoutError(
@@ -735,6 +759,8 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
                     self.core.deliver(message.result)
                 elif kind == "registry_ack":
                     self.core.acknowledge(handle.executor_id, message.registry_ack.seq)
+                elif kind == "load":
+                    self.core.set_overdue(handle, message.load.overdue)
                 elif kind == "key_usage":
                     usage = message.key_usage
                     self.core.locality.note_reads(usage.function, usage.keys)

@@ -26,6 +26,7 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STALE_LEASE: _ClassVar[ErrorCode]
     SNAPSHOT_EXPIRED: _ClassVar[ErrorCode]
     FUNCTION_QUARANTINED: _ClassVar[ErrorCode]
+    CALL_CANCELLED: _ClassVar[ErrorCode]
 
 class Consistency(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -50,6 +51,7 @@ UNAVAILABLE: ErrorCode
 STALE_LEASE: ErrorCode
 SNAPSHOT_EXPIRED: ErrorCode
 FUNCTION_QUARANTINED: ErrorCode
+CALL_CANCELLED: ErrorCode
 NORMAL: Consistency
 SINGLE: Consistency
 MULTI: Consistency

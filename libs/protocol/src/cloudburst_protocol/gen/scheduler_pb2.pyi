@@ -233,12 +233,14 @@ class CallResult(_message.Message):
     def __init__(self, call_id: _Optional[str] = ..., outcome: _Optional[_Union[_common_pb2.Outcome, _Mapping]] = ..., executor_id: _Optional[str] = ...) -> None: ...
 
 class LoadReport(_message.Message):
-    __slots__ = ("queued", "busy")
+    __slots__ = ("queued", "busy", "overdue")
     QUEUED_FIELD_NUMBER: _ClassVar[int]
     BUSY_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
     queued: int
     busy: bool
-    def __init__(self, queued: _Optional[int] = ..., busy: _Optional[bool] = ...) -> None: ...
+    overdue: bool
+    def __init__(self, queued: _Optional[int] = ..., busy: _Optional[bool] = ..., overdue: _Optional[bool] = ...) -> None: ...
 
 class KeySize(_message.Message):
     __slots__ = ("key", "size")
@@ -289,14 +291,16 @@ class ExecutorMessage(_message.Message):
     def __init__(self, hello: _Optional[_Union[ExecutorHello, _Mapping]] = ..., result: _Optional[_Union[CallResult, _Mapping]] = ..., load: _Optional[_Union[LoadReport, _Mapping]] = ..., registry_ack: _Optional[_Union[RegistryAck, _Mapping]] = ..., key_usage: _Optional[_Union[KeyUsage, _Mapping]] = ...) -> None: ...
 
 class SchedulerMessage(_message.Message):
-    __slots__ = ("trigger", "welcome", "registry")
+    __slots__ = ("trigger", "welcome", "registry", "cancel")
     TRIGGER_FIELD_NUMBER: _ClassVar[int]
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
     trigger: _executor_pb2.Trigger
     welcome: str
     registry: _executor_pb2.RegistryUpdate
-    def __init__(self, trigger: _Optional[_Union[_executor_pb2.Trigger, _Mapping]] = ..., welcome: _Optional[str] = ..., registry: _Optional[_Union[_executor_pb2.RegistryUpdate, _Mapping]] = ...) -> None: ...
+    cancel: str
+    def __init__(self, trigger: _Optional[_Union[_executor_pb2.Trigger, _Mapping]] = ..., welcome: _Optional[str] = ..., registry: _Optional[_Union[_executor_pb2.RegistryUpdate, _Mapping]] = ..., cancel: _Optional[str] = ...) -> None: ...
 
 class ExecutorInfo(_message.Message):
     __slots__ = ("executor_id", "address", "node_id", "pid", "in_flight")
