@@ -1,0 +1,103 @@
+"""Retries where they are safe: a call whose request never reached the scheduler (it was
+down for about a second, killed with kill -9 and restarted) waits for it and goes through;
+only a request in flight at the moment of the kill may fail, with a typed error."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from cloudburst import CloudburstConnection, CloudburstError, CloudburstFuture
+from cloudburst_management import LocalCluster
+from conftest import start_cluster
+
+pytestmark = pytest.mark.e2e
+
+THREADS = 8
+
+
+@pytest.fixture(scope="module")
+def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    cluster = start_cluster(tmp_path_factory.mktemp("restartable"), executors=2)
+    yield cluster
+    cluster.down()
+
+
+def scheduler_pid(cluster: LocalCluster) -> int:
+    info = cluster.status()
+    assert info is not None
+    return next(s.pid for s in info.services if s.name == "scheduler")
+
+
+@pytest.mark.parametrize("detach", [True, False], ids=["detached", "direct"])
+def test_calls_survive_a_scheduler_kill(restartable: LocalCluster, name: str, detach: bool) -> None:
+    """8 threads call without pause while the scheduler is killed (kill -9) and restarted by
+    its supervisor. Counted per call: ok, typed error, hung, wrong. None hangs, none is
+    wrong, and at most one call per thread (the one whose request was in flight at the
+    kill) fails; every other call goes through."""
+    address = restartable.scheduler_address
+    with CloudburstConnection(address, timeout=30) as setup:
+        setup.register(lambda _, v: v * 2, name)
+    outcomes: Counter[str] = Counter()
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    calls_after_restart = threading.Semaphore(0)
+    restarted = threading.Event()
+
+    def caller() -> None:
+        with CloudburstConnection(address, timeout=30) as cloud:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                outcome, error = one_call(cloud, i)
+                with lock:
+                    outcomes[outcome] += 1
+                    if error:
+                        errors.append(error)
+                if restarted.is_set():
+                    calls_after_restart.release()
+
+    def one_call(cloud: CloudburstConnection, i: int) -> tuple[str, str]:
+        try:
+            future: CloudburstFuture = cloud.exec_func(name, [i], detach=detach)
+            value = future.get(timeout=40)
+        except CloudburstError as exc:
+            hung = "has not finished after" in str(exc)
+            return ("hung" if hung else "typed error"), f"{type(exc).__name__}: {exc}"
+        return ("ok" if value == 2 * i else "wrong"), ""
+
+    threads = [threading.Thread(target=caller) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while sum(outcomes.values()) < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        victim = scheduler_pid(restartable)
+        os.kill(victim, signal.SIGKILL)
+        while time.monotonic() < deadline:
+            info = restartable.status()
+            assert info is not None
+            now = next(s for s in info.services if s.name == "scheduler")
+            if now.pid != victim and now.state == "running":
+                break
+            time.sleep(0.05)
+        restarted.set()
+        # Every thread gets through 25 more calls after the restart.
+        for _ in range(THREADS * 25):
+            assert calls_after_restart.acquire(timeout=60), "calls stopped after the restart"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a caller hung"
+    assert outcomes["hung"] == 0, errors
+    assert outcomes["wrong"] == 0
+    assert outcomes["typed error"] <= THREADS, (outcomes, errors[:10])
+    assert outcomes["ok"] >= 400
