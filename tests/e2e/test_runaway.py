@@ -139,3 +139,33 @@ def test_ctrl_c_on_cbctl_call_cancels_the_call(stuck: LocalCluster, name: str) -
         assert len(call_id) == 32
         wait_for(lambda: replaced(stuck) > before, "the interrupted call's executor stayed")
         assert fifty_concurrent(stuck.scheduler_address, name) == list(range(50))
+
+
+@pytest.fixture(scope="module")
+def stuck_spread(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """Spread placement: every call goes through the scheduler."""
+    cluster = start_cluster(
+        tmp_path_factory.mktemp("stuck-spread"),
+        executors=2,
+        CLOUDBURST_RUNAWAY_GRACE="2",
+        CLOUDBURST_PLACEMENT="spread",
+    )
+    yield cluster
+    cluster.down()
+
+
+def test_cancel_through_the_scheduler_reaches_the_executor(
+    stuck_spread: LocalCluster, name: str
+) -> None:
+    """A call placed by the scheduler, cancelled: the scheduler passes the cancel on, the
+    executor running it is replaced after the grace, and calls keep succeeding."""
+    before = replaced(stuck_spread)
+    with CloudburstConnection(stuck_spread.scheduler_address, timeout=120) as cloud:
+        slow = cloud.register(sleeper, f"{name}-slow")
+        future = slow(f"{name}-k", 600)
+        wait_for(lambda: started(cloud, f"{name}-k"), "the call did not start")
+        assert future.cancel() is True
+        with pytest.raises(CallCancelledError):
+            future.get()
+        wait_for(lambda: replaced(stuck_spread) > before, "the cancelled call's executor stayed")
+    assert fifty_concurrent(stuck_spread.scheduler_address, name) == list(range(50))
