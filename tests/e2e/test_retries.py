@@ -1,6 +1,7 @@
-"""Retries where they are safe: a call whose request never reached the scheduler (it was
-down for about a second, killed with kill -9 and restarted) waits for it and goes through;
-only a request in flight at the moment of the kill may fail, with a typed error."""
+"""Chaos under load, and retries where they are safe: 8 threads call without pause while one
+service is killed (kill -9) and restarted by its supervisor. A call whose request never
+reached the scheduler waits for it and goes through; only a request in flight at the moment
+of a kill may fail, with a typed error; none hangs, none is wrong."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from cloudburst import CloudburstConnection, CloudburstError, CloudburstFuture
+from cloudburst import CallTimeoutError, CloudburstConnection, CloudburstError, CloudburstFuture
 from cloudburst_management import LocalCluster
 from conftest import start_cluster
 
@@ -28,18 +29,29 @@ def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClust
     cluster.down()
 
 
-def scheduler_pid(cluster: LocalCluster) -> int:
+def pid_of(cluster: LocalCluster, service: str) -> int:
     info = cluster.status()
     assert info is not None
-    return next(s.pid for s in info.services if s.name == "scheduler")
+    return next(s.pid for s in info.services if s.name == service)
 
 
-@pytest.mark.parametrize("detach", [True, False], ids=["detached", "direct"])
-def test_calls_survive_a_scheduler_kill(restartable: LocalCluster, name: str, detach: bool) -> None:
-    """8 threads call without pause while the scheduler is killed (kill -9) and restarted by
-    its supervisor. Counted per call: ok, typed error, hung, wrong. None hangs, none is
-    wrong, and at most one call per thread (the one whose request was in flight at the
-    kill) fails; every other call goes through."""
+@pytest.mark.parametrize(
+    ("victim", "detach"),
+    [
+        ("scheduler", True),
+        ("scheduler", False),
+        ("node0-executor0", True),
+        ("node0-executor0", False),
+        ("node0-cache", False),
+    ],
+    ids=["scheduler-detached", "scheduler-direct", "executor-detached", "executor-direct", "cache"],
+)
+def test_calls_survive_a_kill(
+    restartable: LocalCluster, name: str, victim: str, detach: bool
+) -> None:
+    """Counted per call: ok, typed error, hung, wrong. None hangs, none is wrong; after a
+    scheduler or executor kill at most one call per thread (the one in flight at the kill)
+    fails; every thread goes on calling after the restart."""
     address = restartable.scheduler_address
     with CloudburstConnection(address, timeout=30) as setup:
         setup.register(lambda _, v: v * 2, name)
@@ -67,9 +79,10 @@ def test_calls_survive_a_scheduler_kill(restartable: LocalCluster, name: str, de
         try:
             future: CloudburstFuture = cloud.exec_func(name, [i], detach=detach)
             value = future.get(timeout=40)
+        except CallTimeoutError as exc:  # an instant call that timed out waited for nothing
+            return "hung", str(exc)
         except CloudburstError as exc:
-            hung = "has not finished after" in str(exc)
-            return ("hung" if hung else "typed error"), f"{type(exc).__name__}: {exc}"
+            return "typed error", f"{type(exc).__name__}: {exc}"
         return ("ok" if value == 2 * i else "wrong"), ""
 
     threads = [threading.Thread(target=caller) for _ in range(THREADS)]
@@ -79,13 +92,13 @@ def test_calls_survive_a_scheduler_kill(restartable: LocalCluster, name: str, de
         deadline = time.monotonic() + 60
         while sum(outcomes.values()) < 200 and time.monotonic() < deadline:
             time.sleep(0.05)
-        victim = scheduler_pid(restartable)
-        os.kill(victim, signal.SIGKILL)
+        killed = pid_of(restartable, victim)
+        os.kill(killed, signal.SIGKILL)
         while time.monotonic() < deadline:
             info = restartable.status()
             assert info is not None
-            now = next(s for s in info.services if s.name == "scheduler")
-            if now.pid != victim and now.state == "running":
+            now = next(s for s in info.services if s.name == victim)
+            if now.pid != killed and now.state == "running":
                 break
             time.sleep(0.05)
         restarted.set()
@@ -99,5 +112,6 @@ def test_calls_survive_a_scheduler_kill(restartable: LocalCluster, name: str, de
     assert not any(t.is_alive() for t in threads), "a caller hung"
     assert outcomes["hung"] == 0, errors
     assert outcomes["wrong"] == 0
-    assert outcomes["typed error"] <= THREADS, (outcomes, errors[:10])
-    assert outcomes["ok"] >= 400
+    if victim != "node0-cache":
+        assert outcomes["typed error"] <= THREADS, (outcomes, errors[:10])
+    assert outcomes["ok"] >= 400, (outcomes, errors[:10])

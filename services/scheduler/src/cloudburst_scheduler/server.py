@@ -111,7 +111,11 @@ class Metadata:
         return int(reply.seq)
 
     async def store_error(self, call_id: str, error: common_pb2.RemoteError) -> None:
-        lattice = values.wrap_encoded(serializer.dump_error(error), self._clock)
+        await self.store_result(call_id, serializer.dump_error(error))
+
+    async def store_result(self, call_id: str, encoded: bytes) -> None:
+        """Stores a call's encoded result (or error) under its id, to expire like results."""
+        lattice = values.wrap_encoded(encoded, self._clock)
         try:
             await self._cache.Put(
                 cache_pb2.CachePutRequest(
@@ -126,7 +130,7 @@ class Metadata:
                 timeout=10,
             )
         except grpc.RpcError as exc:
-            log.error("storing a call's error failed", call_id=call_id, error=str(exc)[:200])
+            log.error("storing a call's outcome failed", call_id=call_id, error=str(exc)[:200])
 
     async def register_function(self, name: str, body: bytes, kind: int) -> str:
         if not name or name != name.strip() or "/" in name:
@@ -542,7 +546,9 @@ class SchedulerCore:
                 trigger.args[fn].CopyFrom(arg_list)
             placed[source].outbox.put_nowait(scheduler_pb2.SchedulerMessage(trigger=trigger))
         label = shape.name or shape.sink
-        return self._outcome(call_id, label, future, involved, deadline, timeout, span)
+        return self._outcome(
+            call_id, label, future, involved, deadline, timeout, span, request.detach
+        )
 
     async def _outcome(
         self,
@@ -553,6 +559,7 @@ class SchedulerCore:
         deadline: float,
         timeout: float,
         span: Span,
+        detached: bool = False,
     ) -> common_pb2.Outcome:
         timed_out = False
         try:
@@ -576,6 +583,10 @@ class SchedulerCore:
                 # Executors store results; errors are stored here, so a reader of the call's
                 # id (a future passed on, a later lookup) gets the error instead of waiting.
                 self.spawn(self.metadata.store_error(call_id, outcome.error))
+            elif detached:
+                # Its caller reads it by id only: the executor stores it too, but batched, so
+                # an executor killed right after answering must not lose it.
+                self.spawn(self.metadata.store_result(call_id, outcome.value))
             return outcome
         finally:
             span.end()
