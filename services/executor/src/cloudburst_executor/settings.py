@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cloudburst_protocol import config
+from cloudburst_protocol.errors import InvalidArgumentError
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,13 @@ class ExecutorSettings:
     @property
     def bind_address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def __post_init__(self) -> None:
+        if self.runaway_grace_s < 0:
+            raise InvalidArgumentError(
+                f"{config.RUNAWAY_GRACE_ENV} must be 0 or more seconds, "
+                f"got {self.runaway_grace_s:g}"
+            )
 
     @classmethod
     def from_env(cls) -> ExecutorSettings:

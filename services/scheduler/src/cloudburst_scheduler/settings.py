@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from cloudburst_protocol import config
+from cloudburst_protocol.errors import InvalidArgumentError
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,18 @@ class SchedulerSettings:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def __post_init__(self) -> None:
+        if self.quarantine_deaths < 1:
+            raise InvalidArgumentError(
+                f"{config.QUARANTINE_DEATHS_ENV} must be 1 or more, got {self.quarantine_deaths}"
+            )
+        for name, value in (
+            (config.QUARANTINE_WINDOW_ENV, self.quarantine_window_s),
+            (config.QUARANTINE_FOR_ENV, self.quarantine_for_s),
+        ):
+            if value <= 0:
+                raise InvalidArgumentError(f"{name} must be a positive number of seconds")
 
     @classmethod
     def from_env(cls) -> SchedulerSettings:
