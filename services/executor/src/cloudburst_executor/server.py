@@ -519,7 +519,7 @@ class ExecutorServer:
             action = self.watch.tick(time.time(), running)
             if action == "overdue":
                 assert running is not None
-                self._on_overdue(running)
+                await self._on_overdue(running)
             elif action == "recovered":
                 log.info("overdue call returned: taking calls again")
                 self._report_load(overdue=False)
@@ -530,16 +530,21 @@ class ExecutorServer:
             for call_id in [c for c, t in self.cancelled.items() if t < expired]:
                 del self.cancelled[call_id]
 
-    def _on_overdue(self, running: Running) -> None:
-        """Stops taking calls: placement is told, and direct calls not started yet are sent
-        back to be placed elsewhere."""
+    async def _on_overdue(self, running: Running) -> None:
+        """Stops taking calls: placement is told (first, so calls placed again do not come
+        back here), and direct calls not started yet are sent back to be placed elsewhere."""
         log.warning(
             "call overdue: taking no calls until it returns",
             call_id=running.call_id,
             cancelled=running.cancelled,
             grace_s=self.watch.grace_s,
         )
-        self._report_load(overdue=True)
+        load = scheduler_pb2.LoadReport(overdue=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                asyncio.gather(*(link.send_load(load) for link in self.links_by_id.values())),
+                1.0,
+            )
         refused = StaleLeaseError(
             f"executor {self.settings.executor_id} is running an overdue call; "
             "place the call elsewhere"
