@@ -73,6 +73,13 @@ class ExecutorHandle:
     running: set[str] = field(default_factory=set)
     # It runs a call past its deadline (its LoadReport says so): placement skips it.
     overdue: bool = False
+    # It has acknowledged the registry snapshot, so it can check leases: until then it is
+    # left out of placement (a call sent to it would be refused as stale).
+    ready: bool = False
+
+    @property
+    def available(self) -> bool:
+        return self.ready and not self.overdue
 
     @property
     def in_flight(self) -> int:
@@ -356,7 +363,7 @@ class SchedulerCore:
         """Waits (bounded by ``deadline`` and the executor-wait setting) for an executor that
         is not running an overdue call."""
         end = min(deadline, time.monotonic() + self.settings.executor_wait_s)
-        while not any(not e.overdue for e in self.executors.values()):
+        while not any(e.available for e in self.executors.values()):
             remaining = end - time.monotonic()
             if remaining <= 0:
                 return
@@ -371,6 +378,11 @@ class SchedulerCore:
             )
         handle.overdue = overdue
         if not overdue:
+            self._capacity.set()
+
+    def mark_ready(self, handle: ExecutorHandle) -> None:
+        if not handle.ready:
+            handle.ready = True
             self._capacity.set()
 
     async def lease(self, request: scheduler_pb2.LeaseRequest) -> scheduler_pb2.LeaseResponse:
@@ -397,7 +409,10 @@ class SchedulerCore:
         local = self.locality.bytes_by_node(self.locality.keys_of(shape.functions))
         ranked = self.placement.rank(self._views(), local)
         if not ranked:
-            raise NoResourcesError("every executor is running a call past its deadline")
+            raise NoResourcesError(
+                "no executor is ready: each attached one is starting or running a call past "
+                "its deadline"
+            )
         executors = [self.executors[executor_id] for executor_id in ranked]
         best = executors[0].node_id
         preferred = best if local.get(best, 0) > 0 else ""
@@ -420,6 +435,7 @@ class SchedulerCore:
         return [
             ExecutorView(e.executor_id, e.in_flight, e.node_id, e.overdue)
             for e in self.executors.values()
+            if e.ready
         ]
 
     async def _place(
@@ -770,6 +786,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
                     self.core.deliver(message.result)
                 elif kind == "registry_ack":
                     self.core.acknowledge(handle.executor_id, message.registry_ack.seq)
+                    self.core.mark_ready(handle)  # the first ack is the snapshot's
                 elif kind == "load":
                     self.core.set_overdue(handle, message.load.overdue)
                 elif kind == "key_usage":
@@ -823,6 +840,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
                     in_flight=e.in_flight,
                 )
                 for e in sorted(self.core.executors.values(), key=lambda e: e.executor_id)
+                if e.ready
             ],
             functions=len(self.meta.functions),
             dags=len(self.meta.dags),
