@@ -5,8 +5,13 @@ keeps every executor; registering it again lifts the quarantine."""
 from __future__ import annotations
 
 import ctypes
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +24,8 @@ from cloudburst_management import LocalCluster
 from conftest import start_cluster
 
 pytestmark = pytest.mark.e2e
+
+CBCTL = str(Path(sys.executable).parent / "cbctl")
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +52,19 @@ def all_executors_running(cluster: LocalCluster, timeout: float = 60) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"executors not all running after {timeout:g} s: {executors}")
+
+
+def cbctl_status(cluster: LocalCluster) -> Any:
+    done = subprocess.run(
+        [CBCTL, "status", "--json"],
+        env=dict(os.environ, CLOUDBURST_HOME=str(cluster.home)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def segfault(_: Any) -> None:
@@ -77,6 +97,15 @@ def test_a_segfaulting_function_is_quarantined_not_the_cluster(
         assert f"{name}-crashy" in str(last)
         assert "SIGSEGV" in str(last)
         assert "tried again" in str(last)
+        info = poisoned.status()
+        assert info is not None
+        [quarantined] = [q for q in info.quarantined if q.function == f"{name}-crashy"]
+        assert quarantined.reason == "signal SIGSEGV"
+        assert quarantined.until > time.time()
+        shown = cbctl_status(poisoned)["quarantined"]
+        assert [q["reason"] for q in shown if q["function"] == f"{name}-crashy"] == [
+            "signal SIGSEGV"
+        ]
 
         all_executors_running(poisoned)
         echo = cloud.register(lambda lib, v: (v, lib.get_id()), f"{name}-echo")
@@ -89,6 +118,9 @@ def test_a_segfaulting_function_is_quarantined_not_the_cluster(
             crashy().get()
         # Registering it again lifts the quarantine: the next call runs (and crashes) again.
         crashy = cloud.register(segfault, f"{name}-crashy")
+        info = poisoned.status()
+        assert info is not None
+        assert all(q.function != f"{name}-crashy" for q in info.quarantined)
         with pytest.raises(ExecutorDiedError):
             crashy().get()
     all_executors_running(poisoned)

@@ -43,6 +43,16 @@ def _services_table(info: ClusterInfo) -> Table:
     return table
 
 
+def _quarantine_table(info: ClusterInfo) -> Table:
+    table = Table(title="Quarantined functions (register one again to lift it)")
+    for column in ("function", "last exit", "tried again in"):
+        table.add_column(column)
+    now = time.time()
+    for q in info.quarantined:
+        table.add_row(q.function, q.reason, f"{max(0.0, q.until - now):.0f} s")
+    return table
+
+
 def up(
     executors: Annotated[
         int | None,
@@ -126,11 +136,14 @@ def status(
                     "ready": info.ready,
                     "scheduler_address": info.scheduler_address,
                     "services": [dataclasses.asdict(s) for s in info.services],
+                    "quarantined": [dataclasses.asdict(q) for q in info.quarantined],
                 }
             )
         )
         return
     console.print(_services_table(info))
+    if info.quarantined:
+        console.print(_quarantine_table(info))
 
 
 def logs(

@@ -58,11 +58,21 @@ class ServiceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class QuarantineInfo:
+    """A function the scheduler quarantined: why (the last exit) and until when (unix s)."""
+
+    function: str
+    reason: str
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterInfo:
     ready: bool
     scheduler_address: str
     management_address: str
     services: tuple[ServiceInfo, ...]
+    quarantined: tuple[QuarantineInfo, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +383,7 @@ def cluster_status(management_address: str, timeout: float = 2.0) -> ClusterInfo
             )
             for s in reply.services
         ),
+        quarantined=tuple(QuarantineInfo(q.function, q.reason, q.until) for q in reply.quarantined),
     )
 
 
@@ -412,6 +423,7 @@ __all__ = [
     "ClusterState",
     "LocalCluster",
     "PortInUseError",
+    "QuarantineInfo",
     "ServiceInfo",
     "UpResult",
     "cluster_status",

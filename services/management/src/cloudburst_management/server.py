@@ -34,6 +34,7 @@ from cloudburst_management.supervision import RestartBackoff, exit_reason
 log = structlog.get_logger("cloudburst.management")
 
 STOP_GRACE_S = 5.0
+QUARANTINE_LOOKUP_S = 0.5
 REPORT_ATTEMPTS = 5
 REPORT_TIMEOUT_S = 2.0
 RESTART_HEALTHY_S = 30.0
@@ -332,6 +333,20 @@ class Supervisor:
         for channel in self._channels.values():
             await channel.close()
 
+    async def quarantined(self) -> list[scheduler_pb2.QuarantinedFunction]:
+        """What the scheduler has quarantined (nothing if it does not answer at once)."""
+        address = self.settings.scheduler_address
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = grpc.aio.insecure_channel(address)
+        try:
+            status = await scheduler_pb2_grpc.SchedulerStub(channel).Status(
+                common_pb2.Empty(), timeout=QUARANTINE_LOOKUP_S
+            )
+        except grpc.RpcError:
+            return []
+        return list(status.quarantined)
+
     def status(self) -> management_pb2.ClusterStatus:
         return management_pb2.ClusterStatus(
             ready=self.ready,
@@ -373,7 +388,9 @@ class ManagementServicer(management_pb2_grpc.ManagementServicer):
     async def Status(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
     ) -> management_pb2.ClusterStatus:
-        return self.supervisor.status()
+        status = self.supervisor.status()
+        status.quarantined.extend(await self.supervisor.quarantined())
+        return status
 
     async def Shutdown(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext

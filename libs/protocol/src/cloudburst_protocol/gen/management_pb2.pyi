@@ -1,4 +1,5 @@
 from cloudburst_protocol.gen import common_pb2 as _common_pb2
+from cloudburst_protocol.gen import scheduler_pb2 as _scheduler_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -30,11 +31,13 @@ class ServiceStatus(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., address: _Optional[str] = ..., pid: _Optional[int] = ..., state: _Optional[str] = ..., restarts: _Optional[int] = ..., log_path: _Optional[str] = ..., next_restart_at: _Optional[float] = ..., last_exit: _Optional[str] = ...) -> None: ...
 
 class ClusterStatus(_message.Message):
-    __slots__ = ("services", "ready", "scheduler_address")
+    __slots__ = ("services", "ready", "scheduler_address", "quarantined")
     SERVICES_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
     SCHEDULER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINED_FIELD_NUMBER: _ClassVar[int]
     services: _containers.RepeatedCompositeFieldContainer[ServiceStatus]
     ready: bool
     scheduler_address: str
-    def __init__(self, services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., ready: _Optional[bool] = ..., scheduler_address: _Optional[str] = ...) -> None: ...
+    quarantined: _containers.RepeatedCompositeFieldContainer[_scheduler_pb2.QuarantinedFunction]
+    def __init__(self, services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., ready: _Optional[bool] = ..., scheduler_address: _Optional[str] = ..., quarantined: _Optional[_Iterable[_Union[_scheduler_pb2.QuarantinedFunction, _Mapping]]] = ...) -> None: ...
