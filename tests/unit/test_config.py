@@ -39,6 +39,28 @@ def test_the_embedded_store_persists_under_home_by_default(
     assert (settings.fsync, settings.data_path) == ("everysec", tmp_path / "elsewhere")
 
 
+def test_fault_settings_have_their_documented_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudburst_executor.settings import ExecutorSettings
+    from cloudburst_management.settings import ManagementSettings
+    from cloudburst_scheduler.settings import SchedulerSettings
+
+    for name in (
+        config.QUARANTINE_DEATHS_ENV,
+        config.QUARANTINE_WINDOW_ENV,
+        config.QUARANTINE_FOR_ENV,
+        config.RUNAWAY_GRACE_ENV,
+        config.RESTART_BACKOFF_BASE_ENV,
+        config.RESTART_BACKOFF_MAX_ENV,
+    ):
+        monkeypatch.delenv(name, raising=False)
+    scheduler = SchedulerSettings.from_env()
+    assert (scheduler.quarantine_deaths, scheduler.quarantine_window_s) == (3, 60.0)
+    assert scheduler.quarantine_for_s == 60.0
+    assert ExecutorSettings.from_env().runaway_grace_s == 5.0
+    management = ManagementSettings.from_env()
+    assert (management.restart_base_s, management.restart_max_s) == (0.1, 30.0)
+
+
 @pytest.mark.parametrize(
     ("name", "raw"),
     [("CLOUDBURST_FSYNC", "sometimes"), ("CLOUDBURST_HISTORY_S", "0")],
@@ -49,3 +71,31 @@ def test_bad_durability_settings_are_named(
     monkeypatch.setenv(name, raw)
     with pytest.raises(InvalidArgumentError, match=name):
         CacheSettings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("CLOUDBURST_QUARANTINE_DEATHS", "0"),
+        ("CLOUDBURST_QUARANTINE_WINDOW", "-1"),
+        ("CLOUDBURST_QUARANTINE_FOR", "0"),
+        ("CLOUDBURST_RUNAWAY_GRACE", "-2"),
+        ("CLOUDBURST_RESTART_BACKOFF_MAX", "0.01"),
+        ("CLOUDBURST_RESTART_BACKOFF_BASE", "0"),
+    ],
+)
+def test_a_bad_fault_setting_is_named_in_the_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, raw: str
+) -> None:
+    from cloudburst_executor.settings import ExecutorSettings
+    from cloudburst_management.settings import ManagementSettings
+    from cloudburst_scheduler.settings import SchedulerSettings
+
+    monkeypatch.setenv(name, raw)
+    reader = {
+        "QUARANTINE": SchedulerSettings.from_env,
+        "RUNAWAY": ExecutorSettings.from_env,
+        "RESTART": ManagementSettings.from_env,
+    }[name.split("_")[1]]
+    with pytest.raises(InvalidArgumentError, match=name):
+        reader()

@@ -29,6 +29,8 @@ def test_cloudburst_all_is_pinned() -> None:
             "ExecutorDiedError",
             "FunctionInUseError",
             "FunctionNotFoundError",
+            "FunctionQuarantinedError",
+            "CallCancelledError",
             "InvalidArgumentError",
             "InvalidDagError",
             "KeyNotFoundError",

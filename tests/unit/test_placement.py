@@ -185,3 +185,15 @@ def test_unknown_policy_rejected() -> None:
     """An unknown policy name raises ValueError naming it."""
     with pytest.raises(ValueError, match="'random'"):
         Placement("random")
+
+
+def test_an_executor_running_an_overdue_call_is_never_chosen() -> None:
+    """Placement skips executors whose user code runs past a call's deadline, however idle
+    they look, and in spread placement too; with only such executors there is none."""
+    for policy in ("colocate", "spread"):
+        placement = Placement(policy)
+        views = [ExecutorView("stuck", 0, overdue=True), ExecutorView("ok", 3)]
+        assert {placement.choose(views) for _ in range(6)} == {"ok"}
+        assert placement.rank(views) == ["ok"]
+        assert set(placement.place(["f", "g"], views).values()) == {"ok"}
+        assert placement.place(["f"], [ExecutorView("stuck", 0, overdue=True)]) == {}

@@ -32,11 +32,27 @@ HomeOption = Annotated[
 
 def _services_table(info: ClusterInfo) -> Table:
     table = Table(title=f"Cloudburst cluster — scheduler at {info.scheduler_address}")
-    for column in ("service", "state", "pid", "address", "restarts"):
+    for column in ("service", "state", "pid", "address", "restarts", "last exit"):
         table.add_column(column)
+    now = time.time()
     for s in info.services:
-        color = {"running": "green", "failed": "red"}.get(s.state, "yellow")
-        table.add_row(s.name, f"[{color}]{s.state}[/]", str(s.pid), s.address, str(s.restarts))
+        color = {"running": "green", "failed": "red", "backoff": "red"}.get(s.state, "yellow")
+        state = s.state
+        if s.state == "backoff" and s.next_restart_at:
+            state += f" (next start in {max(0.0, s.next_restart_at - now):.1f} s)"
+        table.add_row(
+            s.name, f"[{color}]{state}[/]", str(s.pid), s.address, str(s.restarts), s.last_exit
+        )
+    return table
+
+
+def _quarantine_table(info: ClusterInfo) -> Table:
+    table = Table(title="Quarantined functions (register one again to lift it)")
+    for column in ("function", "last exit", "tried again in"):
+        table.add_column(column)
+    now = time.time()
+    for q in info.quarantined:
+        table.add_row(q.function, q.reason, f"{max(0.0, q.until - now):.0f} s")
     return table
 
 
@@ -163,11 +179,14 @@ def status(
                     "ready": info.ready,
                     "scheduler_address": info.scheduler_address,
                     "services": [dataclasses.asdict(s) for s in info.services],
+                    "quarantined": [dataclasses.asdict(q) for q in info.quarantined],
                 }
             )
         )
         return
     console.print(_services_table(info))
+    if info.quarantined:
+        console.print(_quarantine_table(info))
 
 
 def logs(

@@ -186,7 +186,8 @@ def call(
     verbose: VerboseOption = False,
     address: AddressOption = None,
 ) -> None:
-    """Call a registered function and print its result (--verbose: its call id on stderr)."""
+    """Call a registered function and print its result (--verbose: its call id on stderr).
+    Ctrl-C cancels the call (where it runs, too) and prints its id."""
     use_json(as_json)
     values = [parse_arg(a, f"ARG {i}") for i, a in enumerate(args or [], 1)]
     with connect(ctx, address, timeout=timeout, verbose=verbose) as cloud:
@@ -203,8 +204,17 @@ def call(
         with reporting_errors(verbose, call_id=future.obj_id):
             if verbose and not as_json:
                 note(f"call {future.obj_id}")
-            with waiting(f"waiting for {name} (call {future.obj_id})…"):
-                value = future.get()
+            try:
+                with waiting(f"waiting for {name} (call {future.obj_id})…"):
+                    value = future.get()
+            except KeyboardInterrupt:
+                future.cancel()
+                raise fail(
+                    f"interrupted: cancelled call {future.obj_id} where it runs",
+                    error_type="Cancelled",
+                    code=130,
+                    call_id=future.obj_id,
+                ) from None
     print_result(future.obj_id, value, as_json)
 
 

@@ -47,6 +47,9 @@ from cloudburst.shared.reference import CloudburstReference
 KIND_FUNCTION = scheduler_pb2.FUNCTION_KIND_FUNCTION
 KIND_CLASS = scheduler_pb2.FUNCTION_KIND_CLASS
 ADMIN_TIMEOUT_S = 30.0
+RETRY_BACKOFF_S = 0.05
+RETRY_BACKOFF_MAX_S = 1.0
+"""Reads that failed because the scheduler went away are asked again, backing off."""
 UNREACHABLE_S = 30.0
 """How long an executor this client could not connect to is skipped."""
 _tracer = trace.get_tracer("cloudburst")
@@ -182,10 +185,17 @@ class CloudburstConnection:
         self.close()
 
     def _rpc(
-        self, method: Callable[..., Any], request: Any, timeout: float = ADMIN_TIMEOUT_S
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        timeout: float = ADMIN_TIMEOUT_S,
+        wait_for_ready: bool = False,
     ) -> Any:
+        """Calls the scheduler. With ``wait_for_ready`` a request that cannot be sent (the
+        scheduler is down or restarting) waits, reconnecting with backoff, until it can be
+        sent or ``timeout`` passes: a request never sent is safe to send later."""
         try:
-            return method(request, timeout=timeout)
+            return method(request, timeout=timeout, wait_for_ready=wait_for_ready)
         except grpc.RpcError as exc:
             raise self._typed_error(exc) from None
 
@@ -414,7 +424,7 @@ class CloudburstConnection:
             tracing.inject(request.trace_context, span)
         if request.detach:
             try:
-                self._rpc(self._stub.Call, request)
+                self._rpc(self._stub.Call, request, self.call_timeout, wait_for_ready=True)
             finally:
                 span.end()
             return CloudburstFuture(request.call_id, self)
@@ -426,7 +436,7 @@ class CloudburstConnection:
         if lease is not None and lease.node_count > 1 and _has_references(request):
             lease = None  # the scheduler places calls by where their referenced data is
         if lease is None:
-            inflight = self._stub.Call.future(request, timeout=self.call_timeout)
+            inflight = self._call_future(request, self.call_timeout)
             if span.is_recording():
                 inflight.add_done_callback(lambda _: span.end())
             return CloudburstFuture(request.call_id, self, inflight)
@@ -445,14 +455,14 @@ class CloudburstConnection:
             current = self._lease(request)
             if current is None or not self._reachable(current):
                 remaining = max(0.001, deadline_ms / 1000 - time.time())
-                return self._stub.Call.future(request, timeout=remaining), False
+                return self._call_future(request, remaining), False
             future, sent_to[0] = self._send_direct(current, request, deadline_ms)
             return future, True
 
         if not self._reachable(lease):
             # No leased executor can be reached from here (e.g. a cluster in containers):
             # the scheduler's path still works.
-            inflight = self._stub.Call.future(request, timeout=self.call_timeout)
+            inflight = self._call_future(request, self.call_timeout)
             if span.is_recording():
                 inflight.add_done_callback(lambda _: span.end())
             return CloudburstFuture(request.call_id, self, inflight)
@@ -474,7 +484,11 @@ class CloudburstConnection:
         if cached is not None and cached.expires > now:
             return cached if cached.direct else None
         target = {key[0]: key[1]}
-        reply = self._rpc(self._stub.Lease, scheduler_pb2.LeaseRequest(**target))
+        reply = self._read(
+            self._stub.Lease,
+            lambda: scheduler_pb2.LeaseRequest(**target),
+            now + min(ADMIN_TIMEOUT_S, self.call_timeout),
+        )
         lease = _Lease(
             direct=reply.direct and bool(reply.executors),
             nodes=list(reply.nodes),
@@ -491,6 +505,32 @@ class CloudburstConnection:
         with self._lock:
             self._leases[key] = lease
         return lease if lease.direct else None
+
+    def _read(
+        self,
+        method: Callable[..., Any],
+        request: Callable[[], Any],
+        deadline: float,
+        slack: float = 0.0,
+    ) -> Any:
+        """A request that changes nothing (a lease, a read by id): if the scheduler goes away
+        while it is in flight, it is asked again, backing off, until ``deadline`` (monotonic;
+        each attempt may take ``slack`` seconds longer)."""
+        backoff = RETRY_BACKOFF_S
+        while True:
+            remaining = max(0.001, deadline - time.monotonic())
+            try:
+                return self._rpc(method, request(), remaining + slack, wait_for_ready=True)
+            except UnavailableError:
+                if time.monotonic() + backoff >= deadline:
+                    raise
+                time.sleep(backoff)
+                backoff = min(2 * backoff, RETRY_BACKOFF_MAX_S)
+
+    def _call_future(self, request: scheduler_pb2.CallRequest, timeout: float) -> Inflight:
+        """A call through the scheduler; one that cannot be sent yet waits (see _rpc)."""
+        inflight: Inflight = self._stub.Call.future(request, timeout=timeout, wait_for_ready=True)
+        return inflight
 
     def _forget_leases(self) -> None:
         with self._lock:
@@ -577,8 +617,13 @@ class CloudburstConnection:
 
     def _wait_for_key(self, key: str, timeout: float | None) -> bytes:
         wait = self.call_timeout if timeout is None else timeout
-        request = scheduler_pb2.GetObjectRequest(key=key, wait_ms=max(1, int(wait * 1000)))
-        reply = self._rpc(self._stub.GetObject, request, timeout=wait + ADMIN_TIMEOUT_S)
+        deadline = time.monotonic() + wait
+
+        def request() -> scheduler_pb2.GetObjectRequest:
+            remaining = max(0.001, deadline - time.monotonic())
+            return scheduler_pb2.GetObjectRequest(key=key, wait_ms=max(1, int(remaining * 1000)))
+
+        reply = self._read(self._stub.GetObject, request, deadline, ADMIN_TIMEOUT_S)
         if not reply.found:
             raise CallTimeoutError(f"no result for {key!r} after {wait:g} s")
         return values.unwrap_encoded(reply.lattice)

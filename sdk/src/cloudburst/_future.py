@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import grpc
 from cloudburst_protocol import serializer
 from cloudburst_protocol.errors import (
+    CallCancelledError,
     CallTimeoutError,
     CloudburstError,
     ExecutorDiedError,
@@ -32,6 +33,8 @@ class Inflight(Protocol):
     def result(self, timeout: float | None = None) -> Any: ...
 
     def add_done_callback(self, callback: Callable[[Any], None]) -> None: ...
+
+    def cancel(self) -> bool: ...
 
 
 STALE_RETRIES = 3
@@ -75,6 +78,17 @@ class CloudburstFuture:
             return True
         return self._inflight is not None and self._inflight.done()
 
+    def cancel(self) -> bool:
+        """Cancels the call where it runs: a call not started yet never runs, and an
+        executor running it takes no other call until its code returns (or, past the grace
+        period, is replaced). ``get()`` then raises :class:`CallCancelledError`. Returns
+        ``False`` when the call had finished already, or was started with ``detach=True``
+        (its result is only read from the store)."""
+        inflight = self._inflight
+        if inflight is None or self.done():
+            return False
+        return bool(inflight.cancel())
+
     def get(self, timeout: float | None = None) -> Any:
         """The call's result. Raises the call's error (a user function's exception arrives as
         :class:`RemoteFunctionError`), or :class:`CallTimeoutError` if ``timeout`` seconds pass
@@ -96,12 +110,17 @@ class CloudburstFuture:
         for _ in range(STALE_RETRIES + MOVED_RETRIES + 1):
             try:
                 response = self._inflight.result(timeout=timeout)
+            except grpc.FutureCancelledError:
+                self._error = CallCancelledError(f"call {self.obj_id} was cancelled")
+                return
             except grpc.FutureTimeoutError:
                 raise CallTimeoutError(
                     f"call {self.obj_id} has not finished after {timeout} s; call get() again "
                     "to keep waiting"
                 ) from None
-            except CloudburstError as exc:  # a direct call past its deadline
+            except CloudburstError as exc:  # a direct call past its deadline, or a dead session
+                if isinstance(exc, ExecutorDiedError):
+                    self._connection._forget_leases()  # the next call sees fresh placement
                 self._error = exc
                 return
             except grpc.RpcError as exc:

@@ -16,7 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 
 import grpc
-from cloudburst_protocol.errors import CallTimeoutError, CloudburstError, ExecutorDiedError
+from cloudburst_protocol.errors import (
+    CallCancelledError,
+    CallTimeoutError,
+    CloudburstError,
+    ExecutorDiedError,
+)
 from cloudburst_protocol.gen import executor_pb2, executor_pb2_grpc
 
 ANSWER_GRACE_S = 5.0
@@ -40,13 +45,17 @@ class DirectCall:
         "_gate",
         "_lock",
         "_reply",
+        "_session",
         "call_id",
         "deadline",
     )
 
-    def __init__(self, call_id: str, deadline: float) -> None:
+    def __init__(
+        self, call_id: str, deadline: float, session: ExecutorSession | None = None
+    ) -> None:
         self.call_id = call_id
         self.deadline = deadline
+        self._session = session
         # Held until the call is settled and its callbacks have run: waiting is acquiring it
         # (a bare lock costs a fraction of an Event, whose Condition is built per call).
         self._gate = threading.Lock()
@@ -80,6 +89,12 @@ class DirectCall:
         assert self._reply is not None
         return self._reply
 
+    def cancel(self) -> bool:
+        """Cancels the call on its executor; ``False`` if it had finished already."""
+        if self._finished or self._session is None:
+            return False
+        return self._session.cancel(self)
+
     def add_done_callback(self, callback: Callable[[DirectCall], None]) -> None:
         with self._lock:
             if not self._finished:
@@ -104,7 +119,8 @@ class ExecutorSession:
 
     def __init__(self, channel: grpc.Channel, address: str) -> None:
         self.address = address
-        self._requests: queue.SimpleQueue[executor_pb2.Trigger | None] = queue.SimpleQueue()
+        # Triggers to send, call ids to cancel (str), or _CLOSE.
+        self._requests: queue.SimpleQueue[executor_pb2.Trigger | str | None] = queue.SimpleQueue()
         self._pending: dict[str, DirectCall] = {}
         self._lock = threading.Lock()
         self._failure: BaseException | None = None
@@ -121,7 +137,7 @@ class ExecutorSession:
 
     def send(self, trigger: executor_pb2.Trigger, deadline: float) -> DirectCall:
         """Sends ``trigger``; ``deadline`` is the call's (unix seconds)."""
-        call = DirectCall(trigger.call_id, deadline)
+        call = DirectCall(trigger.call_id, deadline, self)
         with self._lock:
             failure = self._failure
             if failure is None:
@@ -132,6 +148,17 @@ class ExecutorSession:
         self._requests.put(trigger)
         return call
 
+    def cancel(self, call: DirectCall) -> bool:
+        """Tells the executor to cancel ``call`` and fails it here at once."""
+        with self._lock:
+            pending = self._pending.pop(call.call_id, None) is call
+        if not pending:
+            return False
+        self._requests.put(call.call_id)
+        cancelled = CallCancelledError(f"call {call.call_id} was cancelled")
+        call._settle(None, cancelled)
+        return True
+
     def close(self) -> None:
         self._requests.put(_CLOSE)
         cancel = getattr(self._replies, "cancel", None)
@@ -141,19 +168,24 @@ class ExecutorSession:
     def _outgoing(self) -> Iterator[executor_pb2.CallBatch]:
         """Whatever has been sent meanwhile goes in one message (bounded in bytes)."""
         requests = self._requests
-        while (trigger := requests.get()) is not _CLOSE:
-            batch = executor_pb2.CallBatch(triggers=[trigger])
+        while (item := requests.get()) is not _CLOSE:
+            batch = executor_pb2.CallBatch()
             size = 0
-            while size < BATCH_BYTES:
+            while True:
+                if isinstance(item, str):
+                    batch.cancel.append(item)
+                else:
+                    batch.triggers.append(item)
+                    size += item.ByteSize()
+                if size >= BATCH_BYTES:
+                    break
                 try:
-                    trigger = requests.get_nowait()
+                    item = requests.get_nowait()
                 except queue.Empty:
                     break
-                if trigger is _CLOSE:
+                if item is _CLOSE:
                     yield batch
                     return
-                batch.triggers.append(trigger)
-                size += trigger.ByteSize()
             yield batch
 
     def _read(self) -> None:

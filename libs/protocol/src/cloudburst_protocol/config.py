@@ -49,6 +49,27 @@ DEFAULT_HISTORY_S = 60.0
 EXIT_CONFIG = 78
 """Exit code of a service that cannot start and that restarting would not help (its data
 directory is another version's, or in use): its supervisor marks it failed at once."""
+# Supervision (local mode): a process that exits is restarted after a delay that doubles
+# from BASE to MAX seconds while it keeps failing; it is never given up on.
+RESTART_BACKOFF_BASE_ENV = "CLOUDBURST_RESTART_BACKOFF_BASE"
+RESTART_BACKOFF_MAX_ENV = "CLOUDBURST_RESTART_BACKOFF_MAX"
+DEFAULT_RESTART_BACKOFF_BASE_S = 0.1
+DEFAULT_RESTART_BACKOFF_MAX_S = 30.0
+# Poison functions: CLOUDBURST_QUARANTINE_DEATHS executor deaths while running one function
+# within CLOUDBURST_QUARANTINE_WINDOW seconds quarantine it for CLOUDBURST_QUARANTINE_FOR
+# seconds (doubling, up to an hour, for each repeat).
+QUARANTINE_DEATHS_ENV = "CLOUDBURST_QUARANTINE_DEATHS"
+QUARANTINE_WINDOW_ENV = "CLOUDBURST_QUARANTINE_WINDOW"
+QUARANTINE_FOR_ENV = "CLOUDBURST_QUARANTINE_FOR"
+DEFAULT_QUARANTINE_DEATHS = 3
+DEFAULT_QUARANTINE_WINDOW_S = 60.0
+DEFAULT_QUARANTINE_FOR_S = 60.0
+# How long user code may run past its call's deadline (or cancellation) before its executor
+# process is replaced; meanwhile the executor takes no calls.
+RUNAWAY_GRACE_ENV = "CLOUDBURST_RUNAWAY_GRACE"
+DEFAULT_RUNAWAY_GRACE_S = 5.0
+# Where an executor records the call it is running (its supervisor reads it when it dies).
+RUNNING_FILE_ENV = "CLOUDBURST_RUNNING_FILE"
 BULK_DIR_ENV = "CLOUDBURST_BULK_DIR"  # large values on one host: see cloudburst_protocol.bulk
 
 # Security (see cloudburst_protocol.auth and docs/security.md).

@@ -74,6 +74,12 @@ class CallTimeoutError(CloudburstError, TimeoutError):
     code = common_pb2.TIMEOUT
 
 
+class CallCancelledError(CloudburstError):
+    """The call was cancelled by its caller (``future.cancel()``, Ctrl-C on ``cbctl call``)."""
+
+    code = common_pb2.CALL_CANCELLED
+
+
 class ExecutorDiedError(CloudburstError):
     """The executor running a call exited before the call finished."""
 
@@ -125,6 +131,15 @@ class FunctionInUseError(CloudburstError):
     code = common_pb2.FUNCTION_IN_USE
 
 
+class FunctionQuarantinedError(CloudburstError):
+    """A function whose calls killed their executors too often (``CLOUDBURST_QUARANTINE_DEATHS``
+    times within ``CLOUDBURST_QUARANTINE_WINDOW`` seconds) is quarantined: its calls fail at
+    once, naming the last exit reason and when it will be tried again; registering it again
+    lifts the quarantine."""
+
+    code = common_pb2.FUNCTION_QUARANTINED
+
+
 class RemoteFunctionError(CloudburstError):
     """A user function raised. Keeps the original type name, message and remote traceback.
 
@@ -170,6 +185,7 @@ ERROR_TYPES: dict[int, type[CloudburstError]] = {
         KeyNotFoundError,
         SerializationError,
         CallTimeoutError,
+        CallCancelledError,
         ExecutorDiedError,
         NoResourcesError,
         UnavailableError,
@@ -178,6 +194,7 @@ ERROR_TYPES: dict[int, type[CloudburstError]] = {
         AuthenticationError,
         PermissionDeniedError,
         FunctionInUseError,
+        FunctionQuarantinedError,
         RemoteFunctionError,
     )
 }
@@ -255,6 +272,7 @@ def _qualified_name(cls: type) -> str:
 __all__ = [
     "ERROR_TYPES",
     "AuthenticationError",
+    "CallCancelledError",
     "CallTimeoutError",
     "CloudburstError",
     "DagNotFoundError",
@@ -262,6 +280,7 @@ __all__ = [
     "ExecutorDiedError",
     "FunctionInUseError",
     "FunctionNotFoundError",
+    "FunctionQuarantinedError",
     "InvalidArgumentError",
     "InvalidDagError",
     "KeyNotFoundError",

@@ -41,6 +41,8 @@ _STATUS_FOR_CODE: dict[int, grpc.StatusCode] = {
     common_pb2.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
     common_pb2.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
     common_pb2.FUNCTION_IN_USE: grpc.StatusCode.FAILED_PRECONDITION,
+    common_pb2.FUNCTION_QUARANTINED: grpc.StatusCode.FAILED_PRECONDITION,
+    common_pb2.CALL_CANCELLED: grpc.StatusCode.CANCELLED,
 }
 
 

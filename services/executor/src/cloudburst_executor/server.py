@@ -23,6 +23,7 @@ from cloudburst_protocol.bulk import BulkDir, Data
 from cloudburst_protocol.channels import aio_channel, sync_channel
 from cloudburst_protocol.clock import HybridClock
 from cloudburst_protocol.errors import (
+    CallCancelledError,
     CallTimeoutError,
     CloudburstError,
     InvalidArgumentError,
@@ -41,6 +42,7 @@ from cloudburst_protocol.gen import (
 )
 from cloudburst_protocol.grpc_errors import error_from_rpc
 from cloudburst_protocol.keys import FN_BODY
+from cloudburst_protocol.running import RunningFile
 from cloudburst_protocol.runtime import listen, new_server, run_until_stopped, set_serving
 from opentelemetry import trace
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
@@ -48,6 +50,7 @@ from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 from cloudburst_executor.functions import LoadedFunction
 from cloudburst_executor.library import Inbox, UserLibrary
 from cloudburst_executor.results import ResultWriter
+from cloudburst_executor.runaway import RunawayWatch, Running
 from cloudburst_executor.settings import ExecutorSettings
 from cloudburst_executor.snapshot import as_entries, merge_writes, overlay
 from cloudburst_executor.user_thread import UserThread
@@ -62,6 +65,13 @@ MAX_BATCH = 64
 BATCH_BYTES = 16 * 1024 * 1024
 """Replies ready together go back in one message, up to about this many bytes of values."""
 USAGE_REPORT_S = 0.1
+WATCHDOG_S = 0.2
+"""How often the executor looks at how long user code has been running."""
+CANCELLED_MEMORY_S = 600.0
+"""How long a cancelled call id is remembered (its triggers may still arrive)."""
+RUNAWAY_EXIT_CODE = 75
+"""The exit code of an executor replaced because user code overran (the supervisor
+restarts it)."""
 
 
 @dataclass(eq=False)
@@ -79,6 +89,9 @@ class DirectCall:
 
     answer: Callable[[str, common_pb2.Outcome], None]
     timer: asyncio.TimerHandle
+    # A single-function call: refused (to be placed elsewhere) if it has not started when
+    # this executor becomes overdue.
+    single: bool = False
 
 
 @dataclass(eq=False)
@@ -139,6 +152,8 @@ class SchedulerLink:
                 log.info("attached to scheduler", scheduler=self.address, id=self.scheduler_id)
             elif kind == "trigger":
                 ex.on_trigger(message.trigger)
+            elif kind == "cancel":
+                ex.cancel(message.cancel)
             elif kind == "registry":
                 ex.apply_registry(message.registry)
                 ack = scheduler_pb2.RegistryAck(seq=message.registry.seq)
@@ -147,6 +162,10 @@ class SchedulerLink:
     async def send_usage(self, usage: scheduler_pb2.KeyUsage) -> None:
         with contextlib.suppress(grpc.RpcError):
             await self._write(scheduler_pb2.ExecutorMessage(key_usage=usage))
+
+    async def send_load(self, load: scheduler_pb2.LoadReport) -> None:
+        with contextlib.suppress(grpc.RpcError):
+            await self._write(scheduler_pb2.ExecutorMessage(load=load))
 
     async def send_result(self, result: scheduler_pb2.CallResult) -> None:
         if not await self._write(scheduler_pb2.ExecutorMessage(result=result)):
@@ -237,6 +256,8 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServicer):
                     open_calls += len(batch.triggers)
                     for trigger in batch.triggers:
                         self.executor.start_direct(trigger, answer)
+                    for call_id in batch.cancel:
+                        self.executor.cancel(call_id)
             finally:
                 reading = False
                 wake.set()
@@ -295,6 +316,13 @@ class ExecutorServer:
         self.results = ResultWriter(self.cache, int(settings.result_ttl_s * 1000))
         self.values = ValueCache()
         self.bulk = BulkDir.from_env()
+        # What user code is running now, for the supervisor if this process dies of it.
+        self.running = RunningFile(settings.running_file)
+        # The call whose user code runs now (id, deadline in unix seconds), set on the user
+        # thread; the watchdog acts on calls that overrun (see RunawayWatch).
+        self._current: tuple[str, float] | None = None
+        self.watch = RunawayWatch(settings.runaway_grace_s)
+        self.cancelled: dict[str, float] = {}
         # User code runs in a worker thread and talks to the store synchronously.
         self._sync_cache_channel = sync_channel(settings.cache_address, service_credentials())
         self._server, self._health = new_server("the executor")
@@ -325,6 +353,7 @@ class ExecutorServer:
         )
         await self._server.start()
         self._tasks.append(asyncio.create_task(self._work_loop()))
+        self._tasks.append(asyncio.create_task(self._watchdog()))
         for address in self.settings.scheduler_addresses:
             link = SchedulerLink(self, address)
             self.links.append(link)
@@ -386,7 +415,12 @@ class ExecutorServer:
         call_id = trigger.call_id
         problem: CloudburstError | None = None
         stale = self._stale(trigger)
-        if stale is not None:
+        if self.watch.overdue:
+            problem = StaleLeaseError(
+                f"executor {self.settings.executor_id} is running an overdue call; "
+                "place the call elsewhere"
+            )
+        elif stale is not None:
             problem = StaleLeaseError(stale)
         elif (invalid := _invalid_direct_call(trigger, self.direct)) is not None:
             problem = InvalidArgumentError(invalid)
@@ -394,8 +428,12 @@ class ExecutorServer:
             answer(call_id, common_pb2.Outcome(error=to_remote_error(problem)))
             return
         loop = asyncio.get_running_loop()
-        remaining = trigger.deadline_ms / 1000 - time.time() + 1.0
-        call = DirectCall(answer, loop.call_later(max(0.0, remaining), self._late, call_id))
+        remaining = trigger.deadline_ms / 1000 - time.time()
+        call = DirectCall(
+            answer,
+            loop.call_later(max(0.0, remaining), self._late, call_id),
+            single=len(trigger.nodes) == 1,
+        )
         self.direct[call_id] = call
         if trigger.consistency != common_pb2.NORMAL and not trigger.snapshot:
             task = asyncio.create_task(self._start_at_snapshot(trigger))
@@ -447,6 +485,90 @@ class ExecutorServer:
         call.timer.cancel()
         call.answer(call_id, outcome)
         return True
+
+    # -- cancellation and runaway calls ---------------------------------------------------
+
+    def cancel(self, call_id: str) -> None:
+        """The caller cancelled ``call_id``: it is answered now and never started; if its
+        user code is running, this executor becomes overdue (see :meth:`_watchdog`)."""
+        self.cancelled[call_id] = time.monotonic()
+        outcome = _failed(CallCancelledError(f"call {call_id} was cancelled by its caller"))
+        if self._answer_direct(call_id, outcome):
+            self._store_error(call_id, outcome.error)
+        log.info("call cancelled", call_id=call_id)
+
+    def _skipped(self, trigger: executor_pb2.Trigger) -> bool:
+        """Whether a work must not run: its call was cancelled, or it is a direct call that
+        was answered already (refused, cancelled or past its deadline)."""
+        if trigger.call_id in self.cancelled:
+            return True
+        return trigger.direct and trigger.call_id not in self.direct
+
+    async def _watchdog(self) -> None:
+        """Every WATCHDOG_S: the call whose user code runs now, judged by RunawayWatch."""
+        while True:
+            await asyncio.sleep(WATCHDOG_S)
+            current = self._current
+            running = (
+                None
+                if current is None
+                else Running(current[0], current[1], current[0] in self.cancelled)
+            )
+            action = self.watch.tick(time.time(), running)
+            if action == "overdue":
+                assert running is not None
+                await self._on_overdue(running)
+            elif action == "recovered":
+                log.info("overdue call returned: taking calls again")
+                self._report_load(overdue=False)
+            elif action == "replace":
+                assert running is not None
+                await self._replace(running)
+            expired = time.monotonic() - CANCELLED_MEMORY_S
+            for call_id in [c for c, t in self.cancelled.items() if t < expired]:
+                del self.cancelled[call_id]
+
+    async def _on_overdue(self, running: Running) -> None:
+        """Stops taking calls: placement is told (first, so calls placed again do not come
+        back here), and direct calls not started yet are sent back to be placed elsewhere."""
+        log.warning(
+            "call overdue: taking no calls until it returns",
+            call_id=running.call_id,
+            cancelled=running.cancelled,
+            grace_s=self.watch.grace_s,
+        )
+        load = scheduler_pb2.LoadReport(overdue=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                asyncio.gather(*(link.send_load(load) for link in self.links_by_id.values())),
+                1.0,
+            )
+        refused = StaleLeaseError(
+            f"executor {self.settings.executor_id} is running an overdue call; "
+            "place the call elsewhere"
+        )
+        for call_id, call in list(self.direct.items()):
+            if call.single and call_id != running.call_id:
+                self._answer_direct(call_id, _failed(refused))
+
+    def _report_load(self, overdue: bool) -> None:
+        for link in self.links_by_id.values():
+            task = asyncio.create_task(link.send_load(scheduler_pb2.LoadReport(overdue=overdue)))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _replace(self, running: Running) -> None:
+        """User code overran its deadline by the grace period: this process ends (after
+        writing the results it holds) and its supervisor starts a new one."""
+        log.error(
+            "user code did not return within the grace period: replacing this executor",
+            call_id=running.call_id,
+            grace_s=self.watch.grace_s,
+        )
+        self.running.clear()  # an overrun is not a crash: do not count it against the function
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.results.stop(), 1.0)
+        os._exit(RUNAWAY_EXIT_CODE)
 
     def _store_error(self, call_id: str, error: common_pb2.RemoteError) -> None:
         self.results.add(call_id, values.wrap_encoded(serializer.dump_error(error), self.clock))
@@ -521,6 +643,8 @@ class ExecutorServer:
             return None
         if trigger.deadline_ms and time.time() * 1000 > trigger.deadline_ms:
             return None  # the event loop answers the late call
+        if trigger.call_id in self.cancelled:
+            return None  # nor does a cancelled one run
         return fn, [a.value for a in arguments]
 
     async def _run_batch(self, batch: list[tuple[Work, LoadedFunction, list[Any]]]) -> None:
@@ -555,6 +679,9 @@ class ExecutorServer:
         for (work, fn, encoded_args), span in zip(batch, spans, strict=True):
             tokens = structlog.contextvars.bind_contextvars(call_id=work.trigger.call_id)
             try:
+                if self._skipped(work.trigger):
+                    done.append(CallCancelledError(f"call {work.trigger.call_id} was not run"))
+                    continue
                 with trace.use_span(span, end_on_exit=False):
                     explicit = [serializer.loads(value) for value in encoded_args]
                     done.append(self._run_user_chain(fn, explicit, work))
@@ -597,6 +724,9 @@ class ExecutorServer:
     async def _run(self, work: Work, span: Span) -> common_pb2.Outcome | None:
         """Runs one function of a call; returns the outcome if the call ends here."""
         trigger, node = work.trigger, work.node
+        if self._skipped(trigger):
+            cancelled = CallCancelledError(f"call {trigger.call_id} was cancelled or answered")
+            return await self._finish(trigger, _failed(cancelled))
         if trigger.deadline_ms and time.time() * 1000 > trigger.deadline_ms:
             # The caller has given up: do not run late work, but answer so the scheduler
             # knows this executor is free again.
@@ -716,9 +846,13 @@ class ExecutorServer:
         library = self.library
         assert library is not None
         library.begin_call(work.trigger.snapshot, dict(work.writes))
+        self.running.record(fn.name, work.trigger.call_id)
+        self._current = (work.trigger.call_id, work.trigger.deadline_ms / 1000)
         try:
             result = fn(library, args)
         finally:
+            self._current = None
+            self.running.clear()
             if library.reads:
                 reads = list(library.reads)
                 assert self._loop is not None

@@ -5,12 +5,13 @@ from cloudburst_management.local import (
     ClusterStartError,
     LocalCluster,
     PortInUseError,
+    QuarantineInfo,
     ServiceInfo,
     UpResult,
     cluster_status,
 )
 from cloudburst_management.settings import ManagementSettings
-from cloudburst_management.supervision import RestartPolicy
+from cloudburst_management.supervision import RestartBackoff
 
 __all__ = [
     "ClusterInfo",
@@ -18,7 +19,8 @@ __all__ = [
     "LocalCluster",
     "ManagementSettings",
     "PortInUseError",
-    "RestartPolicy",
+    "QuarantineInfo",
+    "RestartBackoff",
     "ServiceInfo",
     "UpResult",
     "cluster_status",

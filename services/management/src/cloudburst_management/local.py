@@ -55,6 +55,19 @@ class ServiceInfo:
     state: str
     restarts: int
     log_path: str
+    # State `backoff`: when the next start is due (unix seconds), else 0.
+    next_restart_at: float = 0.0
+    # Why it last exited (`exit code 3`, `signal SIGSEGV`); empty if it never did.
+    last_exit: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineInfo:
+    """A function the scheduler quarantined: why (the last exit) and until when (unix s)."""
+
+    function: str
+    reason: str
+    until: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +76,7 @@ class ClusterInfo:
     scheduler_address: str
     management_address: str
     services: tuple[ServiceInfo, ...]
+    quarantined: tuple[QuarantineInfo, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,9 +426,20 @@ def cluster_status(
         scheduler_address=reply.scheduler_address,
         management_address=management_address,
         services=tuple(
-            ServiceInfo(s.name, s.kind, s.address, s.pid, s.state, s.restarts, s.log_path)
+            ServiceInfo(
+                s.name,
+                s.kind,
+                s.address,
+                s.pid,
+                s.state,
+                s.restarts,
+                s.log_path,
+                next_restart_at=s.next_restart_at,
+                last_exit=s.last_exit,
+            )
             for s in reply.services
         ),
+        quarantined=tuple(QuarantineInfo(q.function, q.reason, q.until) for q in reply.quarantined),
     )
 
 
@@ -454,6 +479,7 @@ __all__ = [
     "ClusterState",
     "LocalCluster",
     "PortInUseError",
+    "QuarantineInfo",
     "ServiceInfo",
     "UpResult",
     "cluster_status",

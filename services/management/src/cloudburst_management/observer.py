@@ -121,6 +121,8 @@ def to_proto(info: ClusterInfo) -> management_pb2.ClusterStatus:
                 state=s.state,
                 restarts=s.restarts,
                 log_path=s.log_path,
+                next_restart_at=s.next_restart_at,
+                last_exit=s.last_exit,
             )
             for s in info.services
         ],

@@ -23,17 +23,24 @@ from cloudburst_protocol.gen import (
     common_pb2,
     management_pb2,
     management_pb2_grpc,
+    scheduler_pb2,
     scheduler_pb2_grpc,
 )
+from cloudburst_protocol.running import read_running
 from cloudburst_protocol.runtime import listen, new_server, set_serving
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cloudburst_management.settings import ManagementSettings
-from cloudburst_management.supervision import RestartPolicy
+from cloudburst_management.supervision import RestartBackoff, exit_reason
 
 log = structlog.get_logger("cloudburst.management")
 
 STOP_GRACE_S = 5.0
+QUARANTINE_LOOKUP_S = 0.5
+REPORT_ATTEMPTS = 5
+REPORT_TIMEOUT_S = 2.0
+RESTART_HEALTHY_S = 30.0
+"""A restarted process not healthy after this long is killed (and restarted again)."""
 
 
 @dataclass(eq=False)
@@ -49,7 +56,7 @@ class Child:
     process: asyncio.subprocess.Process | None = None
     state: str = "starting"
     restarts: int = 0
-    policy: RestartPolicy = field(default_factory=RestartPolicy)
+    backoff: RestartBackoff = field(default_factory=RestartBackoff)
     watcher: asyncio.Task[None] | None = None
 
 
@@ -60,6 +67,7 @@ class Supervisor:
         self.stopping = False
         self.ready = False
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._reports: set[asyncio.Task[None]] = set()
 
     def _child(self, name: str, kind: str, module: str, extra: dict[str, str]) -> Child:
         s = self.settings
@@ -80,7 +88,8 @@ class Supervisor:
             env.setdefault(variable, value)
         env[config.INSTANCE_ENV] = name
         env.update(extra)
-        return Child(name, kind, module, env, s.log_dir / f"{name}.log")
+        backoff = RestartBackoff(s.restart_base_s, s.restart_max_s)
+        return Child(name, kind, module, env, s.log_dir / f"{name}.log", backoff=backoff)
 
     def plan(self) -> None:
         """The cluster's processes: the storage authority, the scheduler, and per node a
@@ -124,6 +133,9 @@ class Supervisor:
                             config.EXECUTOR_ID_ENV: f"{node}-exec{i}",
                             config.NODE_ID_ENV: node,
                             config.CACHE_ADDRESS_ENV: cache_address,
+                            config.RUNNING_FILE_ENV: str(
+                                s.home / "run" / f"{node}-executor{i}.running"
+                            ),
                         },
                     )
                 )
@@ -148,27 +160,96 @@ class Supervisor:
                 stdin=asyncio.subprocess.DEVNULL,
             )
         child.state = "starting"
+        child.backoff.started(time.time())
         log.info("service started", service=child.name, pid=child.process.pid)
         child.watcher = asyncio.create_task(self._watch(child))
 
     async def _watch(self, child: Child) -> None:
+        """Waits for the child's exit and restarts it, as often as it takes: the delay backs
+        off (see :class:`RestartBackoff`) but the supervisor never gives up."""
         assert child.process is not None
         code = await child.process.wait()
-        if self.stopping:
-            child.state = "stopped"
-            return
-        delay = child.policy.on_exit(time.monotonic(), code)
-        log.warning("service exited", service=child.name, code=code, restart_in=delay)
-        if delay is None:
+        reason = exit_reason(code)
+        if code == config.EXIT_CONFIG and not self.stopping:
+            # The service said restarting cannot help (its data directory is another
+            # version's, or in use): no crash loop; the state and its log say why.
+            child.backoff.exited(time.time(), reason)
+            child.backoff.next_attempt = None
             child.state = "failed"
+            log.error("service cannot start: not restarting it", service=child.name, reason=reason)
             return
-        child.state = "restarting"
-        await asyncio.sleep(delay)
-        if self.stopping:
+        if child.kind == "executor" and not self.stopping:
+            self._attribute_death(child, reason)
+        while not self.stopping:
+            restart = child.backoff.exited(time.time(), reason)
+            child.state = "backoff"
+            log.warning(
+                "service exited",
+                service=child.name,
+                reason=reason,
+                restart_in=round(restart.at - time.time(), 3),
+                failures=child.backoff.failures,
+            )
+            await asyncio.sleep(max(0.0, restart.at - time.time()))
+            if self.stopping:
+                return
+            child.restarts += 1
+            try:
+                await self._spawn(child)
+            except OSError as exc:  # e.g. out of processes: try again later
+                reason = f"could not start: {exc}"
+                continue
+            if not await self._wait_healthy(child, RESTART_HEALTHY_S):
+                process = child.process
+                if process is not None and process.returncode is None:
+                    log.warning("service did not become healthy: replacing it", service=child.name)
+                    with contextlib.suppress(ProcessLookupError):
+                        process.kill()
             return
-        child.restarts += 1
-        await self._spawn(child)
-        await self._wait_healthy(child, 30)
+        child.state = "stopped"
+
+    def _attribute_death(self, child: Child, reason: str) -> None:
+        """Tells the scheduler which function the dead executor was running (from its
+        running file), so repeated deaths quarantine that function."""
+        running_file = child.env.get(config.RUNNING_FILE_ENV)
+        running = read_running(Path(running_file)) if running_file else None
+        if running is None:
+            return
+        function, call_id = running
+        log.warning(
+            "executor died running a call",
+            service=child.name,
+            function=function,
+            call_id=call_id,
+            reason=reason,
+        )
+        report = scheduler_pb2.ExecutorExit(
+            executor_id=child.env.get(config.EXECUTOR_ID_ENV, child.name),
+            function=function,
+            call_id=call_id,
+            reason=reason,
+        )
+        task = asyncio.create_task(self._report_exit(report))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    async def _report_exit(self, report: scheduler_pb2.ExecutorExit) -> None:
+        address = self.settings.scheduler_address
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = aio_channel(address, service_credentials())
+        delay = 0.1
+        for _ in range(REPORT_ATTEMPTS):
+            try:
+                await scheduler_pb2_grpc.SchedulerStub(channel).ExecutorExited(
+                    report, timeout=REPORT_TIMEOUT_S
+                )
+                return
+            except grpc.RpcError as exc:
+                log.info("reporting an executor death failed", error=str(exc)[:200])
+            await asyncio.sleep(delay)
+            delay *= 2
+        log.warning("executor death not reported", function=report.function)
 
     async def _health(self, address: str, timeout: float = 1.0) -> bool:
         channel = self._channels.get(address)
@@ -192,6 +273,7 @@ class Supervisor:
             if child.kind == "executor":
                 if await self._executor_attached(child):
                     child.state = "running"
+                    child.backoff.healthy(time.time())
                     return True
                 await asyncio.sleep(0.05)
                 continue
@@ -206,6 +288,7 @@ class Supervisor:
                 )
             if await self._health(child.address):
                 child.state = "running"
+                child.backoff.healthy(time.time())
                 return True
             await asyncio.sleep(0.05)
         return False
@@ -263,6 +346,20 @@ class Supervisor:
         for channel in self._channels.values():
             await channel.close()
 
+    async def quarantined(self) -> list[scheduler_pb2.QuarantinedFunction]:
+        """What the scheduler has quarantined (nothing if it does not answer at once)."""
+        address = self.settings.scheduler_address
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = aio_channel(address, service_credentials())
+        try:
+            status = await scheduler_pb2_grpc.SchedulerStub(channel).Status(
+                common_pb2.Empty(), timeout=QUARANTINE_LOOKUP_S
+            )
+        except grpc.RpcError:
+            return []
+        return list(status.quarantined)
+
     def status(self) -> management_pb2.ClusterStatus:
         return management_pb2.ClusterStatus(
             ready=self.ready,
@@ -285,6 +382,10 @@ class Supervisor:
                         state=c.state,
                         restarts=c.restarts,
                         log_path=str(c.log_path),
+                        next_restart_at=(
+                            c.backoff.next_attempt or 0.0 if c.state == "backoff" else 0.0
+                        ),
+                        last_exit=c.backoff.last_exit,
                     )
                     for c in self.children
                 ),
@@ -300,7 +401,9 @@ class ManagementServicer(management_pb2_grpc.ManagementServicer):
     async def Status(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
     ) -> management_pb2.ClusterStatus:
-        return self.supervisor.status()
+        status = self.supervisor.status()
+        status.quarantined.extend(await self.supervisor.quarantined())
+        return status
 
     async def Shutdown(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext

@@ -82,6 +82,9 @@ class ManagementSettings:
     home: Path
     # Set in observer mode (CLOUDBURST_MANAGEMENT_MODE=observe); None in local mode.
     observe: ObserveSettings | None = None
+    # Restarts back off from base to max seconds (CLOUDBURST_RESTART_BACKOFF_BASE / _MAX).
+    restart_base_s: float = config.DEFAULT_RESTART_BACKOFF_BASE_S
+    restart_max_s: float = config.DEFAULT_RESTART_BACKOFF_MAX_S
 
     @property
     def mode(self) -> str:
@@ -108,6 +111,17 @@ class ManagementSettings:
         mode = config.env_str(MODE_ENV, "local")
         if mode not in MODES:
             raise InvalidArgumentError(f"{MODE_ENV} must be one of {MODES}, got {mode!r}")
+        restart_base_s = config.env_float(
+            config.RESTART_BACKOFF_BASE_ENV, config.DEFAULT_RESTART_BACKOFF_BASE_S
+        )
+        restart_max_s = config.env_float(
+            config.RESTART_BACKOFF_MAX_ENV, config.DEFAULT_RESTART_BACKOFF_MAX_S
+        )
+        if not 0 < restart_base_s <= restart_max_s:
+            raise InvalidArgumentError(
+                f"{config.RESTART_BACKOFF_BASE_ENV} ({restart_base_s:g} s) must be positive and "
+                f"at most {config.RESTART_BACKOFF_MAX_ENV} ({restart_max_s:g} s)"
+            )
         return cls(
             host=config.host(),
             port=config.env_int(config.MANAGEMENT_PORT_ENV, config.DEFAULT_MANAGEMENT_PORT),
@@ -117,4 +131,6 @@ class ManagementSettings:
             nodes=config.env_int(NODES_ENV, 1),
             home=config.home(),
             observe=ObserveSettings.from_env() if mode == "observe" else None,
+            restart_base_s=restart_base_s,
+            restart_max_s=restart_max_s,
         )

@@ -31,6 +31,8 @@ class ExecutorView:
     executor_id: str
     in_flight: int
     node_id: str = ""
+    # Running a call past its deadline (or cancelled): takes no calls until it returns.
+    overdue: bool = False
 
 
 class Placement:
@@ -54,7 +56,9 @@ class Placement:
         executors: Sequence[ExecutorView],
         local_bytes: Mapping[str, int] | None = None,
     ) -> list[str]:
-        """Executor ids, best first (the first is what :meth:`choose` returns)."""
+        """Executor ids, best first (the first is what :meth:`choose` returns); executors
+        running an overdue call are left out."""
+        executors = [e for e in executors if not e.overdue]
         if not executors:
             return []
         self._turn += 1
@@ -84,7 +88,7 @@ class Placement:
             return {}
         if self.policy == "colocate" or len(executors) == 1:
             return dict.fromkeys(functions, first)
-        ids = sorted(e.executor_id for e in executors)
+        ids = sorted(e.executor_id for e in executors if not e.overdue)
         start = ids.index(first)
         return {fn: ids[(start + i) % len(ids)] for i, fn in enumerate(functions)}
 

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -53,6 +53,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from cloudburst_scheduler.dags import DagShape, check_deletable, single_function, validate_dag
 from cloudburst_scheduler.placement import ExecutorView, Locality, Placement
+from cloudburst_scheduler.quarantine import Quarantine
 from cloudburst_scheduler.settings import SchedulerSettings
 
 log = structlog.get_logger("cloudburst.scheduler")
@@ -83,6 +84,15 @@ class ExecutorHandle:
     # Calls sent to this executor that it has not answered yet (even if the caller gave up:
     # the executor is still busy with them).
     running: set[str] = field(default_factory=set)
+    # It runs a call past its deadline (its LoadReport says so): placement skips it.
+    overdue: bool = False
+    # It has acknowledged the registry snapshot, so it can check leases: until then it is
+    # left out of placement (a call sent to it would be refused as stale).
+    ready: bool = False
+
+    @property
+    def available(self) -> bool:
+        return self.ready and not self.overdue
 
     @property
     def in_flight(self) -> int:
@@ -145,7 +155,11 @@ class Metadata:
         return int(reply.seq)
 
     async def store_error(self, call_id: str, error: common_pb2.RemoteError) -> None:
-        lattice = values.wrap_encoded(serializer.dump_error(error), self._clock)
+        await self.store_result(call_id, serializer.dump_error(error))
+
+    async def store_result(self, call_id: str, encoded: bytes) -> None:
+        """Stores a call's encoded result (or error) under its id, to expire like results."""
+        lattice = values.wrap_encoded(encoded, self._clock)
         try:
             await self._cache.Put(
                 cache_pb2.CachePutRequest(
@@ -160,7 +174,7 @@ class Metadata:
                 timeout=10,
             )
         except grpc.RpcError as exc:
-            log.error("storing a call's error failed", call_id=call_id, error=str(exc)[:200])
+            log.error("storing a call's outcome failed", call_id=call_id, error=str(exc)[:200])
 
     async def register_function(self, name: str, body: bytes, kind: int) -> str:
         check_name("function", name)
@@ -291,7 +305,11 @@ class SchedulerCore:
         self.pending: dict[str, PendingCall] = {}
         self.placement = Placement(settings.placement)
         self.locality = Locality()
-        self._executor_joined = asyncio.Event()
+        self.quarantine = Quarantine(
+            settings.quarantine_deaths, settings.quarantine_window_s, settings.quarantine_for_s
+        )
+        # Set when an executor attaches or stops being overdue: capacity may have come back.
+        self._capacity = asyncio.Event()
         self._background: set[asyncio.Task[Any]] = set()
         self._registry_seq = 0
         self._acks: dict[int, tuple[set[str], asyncio.Future[None]]] = {}
@@ -343,15 +361,13 @@ class SchedulerCore:
         if old is not None:
             self.detach(old)
         self.executors[handle.executor_id] = handle
-        self._executor_joined.set()
+        self._capacity.set()
         log.info("executor attached", executor_id=handle.executor_id, address=handle.address)
 
     def detach(self, handle: ExecutorHandle) -> None:
         if self.executors.get(handle.executor_id) is not handle:
             return
         del self.executors[handle.executor_id]
-        if not self.executors:
-            self._executor_joined.clear()
         self.acknowledge(handle.executor_id, self._registry_seq)  # nothing to wait for now
         failed = 0
         for call_id, pending in list(self.pending.items()):
@@ -372,12 +388,59 @@ class SchedulerCore:
         if pending is not None and not pending.future.done():
             pending.future.set_result(result.outcome)
 
+    def check_quarantine(self, functions: Iterable[str]) -> None:
+        """Raises :class:`FunctionQuarantinedError` if any of ``functions`` is quarantined."""
+        now = time.time()
+        for fn in functions:
+            quarantined = self.quarantine.check(fn, now)
+            if quarantined is not None:
+                raise quarantined.error(now)
+
+    def executor_exited(self, exit: scheduler_pb2.ExecutorExit) -> None:
+        """An executor died running ``exit.function``: maybe quarantine it."""
+        quarantined = self.quarantine.died(exit.function, exit.reason, time.time())
+        log.warning(
+            "executor died running a function",
+            executor_id=exit.executor_id,
+            function=exit.function,
+            call_id=exit.call_id,
+            reason=exit.reason,
+            quarantined=quarantined is not None,
+        )
+        if quarantined is not None:
+            log.error(
+                "function quarantined",
+                function=quarantined.function,
+                deaths=quarantined.deaths,
+                reason=quarantined.reason,
+                until=quarantined.until,
+            )
+
     async def wait_for_executors(self, deadline: float) -> None:
-        """Waits (bounded by ``deadline`` and the executor-wait setting) for an executor."""
-        if not self.executors:
-            wait = min(self.settings.executor_wait_s, max(0.0, deadline - time.monotonic()))
+        """Waits (bounded by ``deadline`` and the executor-wait setting) for an executor that
+        is not running an overdue call."""
+        end = min(deadline, time.monotonic() + self.settings.executor_wait_s)
+        while not any(e.available for e in self.executors.values()):
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return
+            self._capacity.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._executor_joined.wait(), wait)
+                await asyncio.wait_for(self._capacity.wait(), remaining)
+
+    def set_overdue(self, handle: ExecutorHandle, overdue: bool) -> None:
+        if handle.overdue != overdue:
+            log.warning(
+                "executor overdue" if overdue else "executor free", executor_id=handle.executor_id
+            )
+        handle.overdue = overdue
+        if not overdue:
+            self._capacity.set()
+
+    def mark_ready(self, handle: ExecutorHandle) -> None:
+        if not handle.ready:
+            handle.ready = True
+            self._capacity.set()
 
     async def lease(self, request: scheduler_pb2.LeaseRequest) -> scheduler_pb2.LeaseResponse:
         """Placement for direct calls: the call's shape, digests and candidate executors."""
@@ -387,6 +450,7 @@ class SchedulerCore:
             shape = single_function(request.function)
         else:
             raise InvalidArgumentError("a lease names a function or a DAG")
+        self.check_quarantine(shape.functions)
         nodes = [
             executor_pb2.DagNode(
                 function=fn,
@@ -401,6 +465,11 @@ class SchedulerCore:
             raise NoResourcesError("no executor is attached to the scheduler")
         local = self.locality.bytes_by_node(self.locality.keys_of(shape.functions))
         ranked = self.placement.rank(self._views(), local)
+        if not ranked:
+            raise NoResourcesError(
+                "no executor is ready: each attached one is starting or running a call past "
+                "its deadline"
+            )
         executors = [self.executors[executor_id] for executor_id in ranked]
         best = executors[0].node_id
         preferred = best if local.get(best, 0) > 0 else ""
@@ -421,7 +490,9 @@ class SchedulerCore:
 
     def _views(self) -> list[ExecutorView]:
         return [
-            ExecutorView(e.executor_id, e.in_flight, e.node_id) for e in self.executors.values()
+            ExecutorView(e.executor_id, e.in_flight, e.node_id, e.overdue)
+            for e in self.executors.values()
+            if e.ready
         ]
 
     async def _place(
@@ -484,6 +555,7 @@ class SchedulerCore:
         else:
             raise InvalidArgumentError("a call names a function or a DAG")
         digests = {fn: (await self.metadata.function(fn)).digest for fn in shape.functions}
+        self.check_quarantine(shape.functions)
         for fn in request.args:
             if fn not in digests:
                 raise InvalidArgumentError(
@@ -547,7 +619,9 @@ class SchedulerCore:
                 trigger.args[fn].CopyFrom(arg_list)
             placed[source].outbox.put_nowait(scheduler_pb2.SchedulerMessage(trigger=trigger))
         label = shape.name or shape.sink
-        return self._outcome(call_id, label, future, involved, deadline, timeout, span)
+        return self._outcome(
+            call_id, label, future, involved, deadline, timeout, span, request.detach
+        )
 
     async def _outcome(
         self,
@@ -558,11 +632,18 @@ class SchedulerCore:
         deadline: float,
         timeout: float,
         span: Span,
+        detached: bool = False,
     ) -> common_pb2.Outcome:
         timed_out = False
         try:
             try:
                 outcome = await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
+            except asyncio.CancelledError:
+                # The caller cancelled the call (or went away): so do its executors.
+                timed_out = True
+                for executor in involved:
+                    executor.outbox.put_nowait(scheduler_pb2.SchedulerMessage(cancel=call_id))
+                raise
             except TimeoutError:
                 timed_out = True
                 error = CallTimeoutError(
@@ -575,6 +656,10 @@ class SchedulerCore:
                 # Executors store results; errors are stored here, so a reader of the call's
                 # id (a future passed on, a later lookup) gets the error instead of waiting.
                 self.spawn(self.metadata.store_error(call_id, outcome.error))
+            elif detached:
+                # Its caller reads it by id only: the executor stores it too, but batched, so
+                # an executor killed right after answering must not lose it.
+                self.spawn(self.metadata.store_result(call_id, outcome.value))
             return outcome
         finally:
             span.end()
@@ -606,6 +691,8 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
         self, request: scheduler_pb2.RegisterFunctionRequest, context: grpc.aio.ServicerContext
     ) -> scheduler_pb2.RegisterFunctionResponse:
         digest = await self.meta.register_function(request.name, request.body, request.kind)
+        if self.core.quarantine.lift(request.name):
+            log.info("quarantine lifted: function registered again", function=request.name)
         await self.core.broadcast(functions={request.name: digest})
         log.info("function registered", function=request.name, digest=digest)
         return scheduler_pb2.RegisterFunctionResponse(digest=digest)
@@ -802,6 +889,9 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
                     self.core.deliver(message.result)
                 elif kind == "registry_ack":
                     self.core.acknowledge(handle.executor_id, message.registry_ack.seq)
+                    self.core.mark_ready(handle)  # the first ack is the snapshot's
+                elif kind == "load":
+                    self.core.set_overdue(handle, message.load.overdue)
                 elif kind == "key_usage":
                     usage = message.key_usage
                     self.core.locality.note_reads(usage.function, usage.keys)
@@ -827,6 +917,13 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
                 self.core.locality.forget_node(node_id)
         return common_pb2.Empty()
 
+    async def ExecutorExited(
+        self, request: scheduler_pb2.ExecutorExit, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Empty:
+        if request.function:
+            self.core.executor_exited(request)
+        return common_pb2.Empty()
+
     @staticmethod
     async def _write_loop(handle: ExecutorHandle, context: grpc.aio.ServicerContext) -> None:
         while True:
@@ -846,6 +943,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
                     in_flight=e.in_flight,
                 )
                 for e in sorted(self.core.executors.values(), key=lambda e: e.executor_id)
+                if e.ready
             ],
             functions=len(self.meta.functions),
             dags=len(self.meta.dags),
@@ -853,6 +951,12 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
             nodes=[
                 scheduler_pb2.NodeInfo(node_id=node, keys=len(held), bytes=sum(held.values()))
                 for node, held in sorted(self.core.locality.nodes.items())
+            ],
+            quarantined=[
+                scheduler_pb2.QuarantinedFunction(
+                    function=q.function, reason=q.reason, until=q.until
+                )
+                for q in self.core.quarantine.current(time.time())
             ],
         )
 

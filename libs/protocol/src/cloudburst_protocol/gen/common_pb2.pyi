@@ -25,6 +25,8 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNAVAILABLE: _ClassVar[ErrorCode]
     STALE_LEASE: _ClassVar[ErrorCode]
     SNAPSHOT_EXPIRED: _ClassVar[ErrorCode]
+    FUNCTION_QUARANTINED: _ClassVar[ErrorCode]
+    CALL_CANCELLED: _ClassVar[ErrorCode]
     FUNCTION_IN_USE: _ClassVar[ErrorCode]
     UNAUTHENTICATED: _ClassVar[ErrorCode]
     PERMISSION_DENIED: _ClassVar[ErrorCode]
@@ -51,6 +53,8 @@ INTERNAL: ErrorCode
 UNAVAILABLE: ErrorCode
 STALE_LEASE: ErrorCode
 SNAPSHOT_EXPIRED: ErrorCode
+FUNCTION_QUARANTINED: ErrorCode
+CALL_CANCELLED: ErrorCode
 FUNCTION_IN_USE: ErrorCode
 UNAUTHENTICATED: ErrorCode
 PERMISSION_DENIED: ErrorCode

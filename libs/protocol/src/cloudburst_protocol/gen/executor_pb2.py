@@ -26,7 +26,7 @@ from cloudburst_protocol.gen import cache_pb2 as cloudburst__protocol_dot_gen_do
 from cloudburst_protocol.gen import common_pb2 as cloudburst__protocol_dot_gen_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&cloudburst_protocol/gen/executor.proto\x12\rcloudburst.v1\x1a#cloudburst_protocol/gen/cache.proto\x1a$cloudburst_protocol/gen/common.proto\"5\n\tCallBatch\x12(\n\x08triggers\x18\x01 \x03(\x0b\x32\x16.cloudburst.v1.Trigger\"E\n\tCallReply\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\'\n\x07outcome\x18\x02 \x01(\x0b\x32\x16.cloudburst.v1.Outcome\"7\n\nReplyBatch\x12)\n\x07replies\x18\x01 \x03(\x0b\x32\x18.cloudburst.v1.CallReply\"\x80\x01\n\x07\x44\x61gNode\x12\x10\n\x08\x66unction\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x10\n\x08upstream\x18\x03 \x03(\t\x12\x12\n\ndownstream\x18\x04 \x03(\t\x12\x13\n\x0b\x65xecutor_id\x18\x05 \x01(\t\x12\x18\n\x10\x65xecutor_address\x18\x06 \x01(\t\"\xc3\x04\n\x07Trigger\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x14\n\x0cscheduler_id\x18\x02 \x01(\t\x12\x0b\n\x03\x64\x61g\x18\x03 \x01(\t\x12%\n\x05nodes\x18\x04 \x03(\x0b\x32\x16.cloudburst.v1.DagNode\x12\x10\n\x08\x66unction\x18\x05 \x01(\t\x12.\n\x04\x61rgs\x18\x06 \x03(\x0b\x32 .cloudburst.v1.Trigger.ArgsEntry\x12\x15\n\rfrom_function\x18\x07 \x01(\t\x12\r\n\x05value\x18\x08 \x01(\x0c\x12\x12\n\noutput_key\x18\t \x01(\t\x12/\n\x0b\x63onsistency\x18\n \x01(\x0e\x32\x1a.cloudburst.v1.Consistency\x12?\n\rtrace_context\x18\x0b \x03(\x0b\x32(.cloudburst.v1.Trigger.TraceContextEntry\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x0c \x01(\x03\x12\x13\n\x0b\x64\x61g_version\x18\r \x01(\t\x12\x0e\n\x06\x64irect\x18\x0e \x01(\x08\x12\x10\n\x08snapshot\x18\x0f \x01(\x04\x12)\n\x06writes\x18\x10 \x03(\x0b\x32\x19.cloudburst.v1.KeyLattice\x1a\x43\n\tArgsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.cloudburst.v1.ArgList:\x02\x38\x01\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x86\x02\n\x0eRegistryUpdate\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12?\n\tfunctions\x18\x02 \x03(\x0b\x32,.cloudburst.v1.RegistryUpdate.FunctionsEntry\x12\x35\n\x04\x64\x61gs\x18\x03 \x03(\x0b\x32\'.cloudburst.v1.RegistryUpdate.DagsEntry\x12\x10\n\x08snapshot\x18\x04 \x01(\x08\x1a\x30\n\x0e\x46unctionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a+\n\tDagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x0bUserMessage\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x11\n\trecipient\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\"l\n\x0bPeerMessage\x12)\n\x07trigger\x18\x01 \x01(\x0b\x32\x16.cloudburst.v1.TriggerH\x00\x12*\n\x04user\x18\x02 \x01(\x0b\x32\x1a.cloudburst.v1.UserMessageH\x00\x42\x06\n\x04kind2\x8b\x01\n\x08\x45xecutor\x12=\n\x07\x44\x65liver\x12\x1a.cloudburst.v1.PeerMessage\x1a\x14.cloudburst.v1.Empty(\x01\x12@\n\x05\x43\x61lls\x12\x18.cloudburst.v1.CallBatch\x1a\x19.cloudburst.v1.ReplyBatch(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&cloudburst_protocol/gen/executor.proto\x12\rcloudburst.v1\x1a#cloudburst_protocol/gen/cache.proto\x1a$cloudburst_protocol/gen/common.proto\"E\n\tCallBatch\x12(\n\x08triggers\x18\x01 \x03(\x0b\x32\x16.cloudburst.v1.Trigger\x12\x0e\n\x06\x63\x61ncel\x18\x02 \x03(\t\"E\n\tCallReply\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\'\n\x07outcome\x18\x02 \x01(\x0b\x32\x16.cloudburst.v1.Outcome\"7\n\nReplyBatch\x12)\n\x07replies\x18\x01 \x03(\x0b\x32\x18.cloudburst.v1.CallReply\"\x80\x01\n\x07\x44\x61gNode\x12\x10\n\x08\x66unction\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x10\n\x08upstream\x18\x03 \x03(\t\x12\x12\n\ndownstream\x18\x04 \x03(\t\x12\x13\n\x0b\x65xecutor_id\x18\x05 \x01(\t\x12\x18\n\x10\x65xecutor_address\x18\x06 \x01(\t\"\xc3\x04\n\x07Trigger\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x14\n\x0cscheduler_id\x18\x02 \x01(\t\x12\x0b\n\x03\x64\x61g\x18\x03 \x01(\t\x12%\n\x05nodes\x18\x04 \x03(\x0b\x32\x16.cloudburst.v1.DagNode\x12\x10\n\x08\x66unction\x18\x05 \x01(\t\x12.\n\x04\x61rgs\x18\x06 \x03(\x0b\x32 .cloudburst.v1.Trigger.ArgsEntry\x12\x15\n\rfrom_function\x18\x07 \x01(\t\x12\r\n\x05value\x18\x08 \x01(\x0c\x12\x12\n\noutput_key\x18\t \x01(\t\x12/\n\x0b\x63onsistency\x18\n \x01(\x0e\x32\x1a.cloudburst.v1.Consistency\x12?\n\rtrace_context\x18\x0b \x03(\x0b\x32(.cloudburst.v1.Trigger.TraceContextEntry\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x0c \x01(\x03\x12\x13\n\x0b\x64\x61g_version\x18\r \x01(\t\x12\x0e\n\x06\x64irect\x18\x0e \x01(\x08\x12\x10\n\x08snapshot\x18\x0f \x01(\x04\x12)\n\x06writes\x18\x10 \x03(\x0b\x32\x19.cloudburst.v1.KeyLattice\x1a\x43\n\tArgsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.cloudburst.v1.ArgList:\x02\x38\x01\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x86\x02\n\x0eRegistryUpdate\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12?\n\tfunctions\x18\x02 \x03(\x0b\x32,.cloudburst.v1.RegistryUpdate.FunctionsEntry\x12\x35\n\x04\x64\x61gs\x18\x03 \x03(\x0b\x32\'.cloudburst.v1.RegistryUpdate.DagsEntry\x12\x10\n\x08snapshot\x18\x04 \x01(\x08\x1a\x30\n\x0e\x46unctionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a+\n\tDagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x0bUserMessage\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x11\n\trecipient\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\"l\n\x0bPeerMessage\x12)\n\x07trigger\x18\x01 \x01(\x0b\x32\x16.cloudburst.v1.TriggerH\x00\x12*\n\x04user\x18\x02 \x01(\x0b\x32\x1a.cloudburst.v1.UserMessageH\x00\x42\x06\n\x04kind2\x8b\x01\n\x08\x45xecutor\x12=\n\x07\x44\x65liver\x12\x1a.cloudburst.v1.PeerMessage\x1a\x14.cloudburst.v1.Empty(\x01\x12@\n\x05\x43\x61lls\x12\x18.cloudburst.v1.CallBatch\x1a\x19.cloudburst.v1.ReplyBatch(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,29 +42,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTRYUPDATE_DAGSENTRY']._loaded_options = None
   _globals['_REGISTRYUPDATE_DAGSENTRY']._serialized_options = b'8\001'
   _globals['_CALLBATCH']._serialized_start=132
-  _globals['_CALLBATCH']._serialized_end=185
-  _globals['_CALLREPLY']._serialized_start=187
-  _globals['_CALLREPLY']._serialized_end=256
-  _globals['_REPLYBATCH']._serialized_start=258
-  _globals['_REPLYBATCH']._serialized_end=313
-  _globals['_DAGNODE']._serialized_start=316
-  _globals['_DAGNODE']._serialized_end=444
-  _globals['_TRIGGER']._serialized_start=447
-  _globals['_TRIGGER']._serialized_end=1026
-  _globals['_TRIGGER_ARGSENTRY']._serialized_start=906
-  _globals['_TRIGGER_ARGSENTRY']._serialized_end=973
-  _globals['_TRIGGER_TRACECONTEXTENTRY']._serialized_start=975
-  _globals['_TRIGGER_TRACECONTEXTENTRY']._serialized_end=1026
-  _globals['_REGISTRYUPDATE']._serialized_start=1029
-  _globals['_REGISTRYUPDATE']._serialized_end=1291
-  _globals['_REGISTRYUPDATE_FUNCTIONSENTRY']._serialized_start=1198
-  _globals['_REGISTRYUPDATE_FUNCTIONSENTRY']._serialized_end=1246
-  _globals['_REGISTRYUPDATE_DAGSENTRY']._serialized_start=1248
-  _globals['_REGISTRYUPDATE_DAGSENTRY']._serialized_end=1291
-  _globals['_USERMESSAGE']._serialized_start=1293
-  _globals['_USERMESSAGE']._serialized_end=1355
-  _globals['_PEERMESSAGE']._serialized_start=1357
-  _globals['_PEERMESSAGE']._serialized_end=1465
-  _globals['_EXECUTOR']._serialized_start=1468
-  _globals['_EXECUTOR']._serialized_end=1607
+  _globals['_CALLBATCH']._serialized_end=201
+  _globals['_CALLREPLY']._serialized_start=203
+  _globals['_CALLREPLY']._serialized_end=272
+  _globals['_REPLYBATCH']._serialized_start=274
+  _globals['_REPLYBATCH']._serialized_end=329
+  _globals['_DAGNODE']._serialized_start=332
+  _globals['_DAGNODE']._serialized_end=460
+  _globals['_TRIGGER']._serialized_start=463
+  _globals['_TRIGGER']._serialized_end=1042
+  _globals['_TRIGGER_ARGSENTRY']._serialized_start=922
+  _globals['_TRIGGER_ARGSENTRY']._serialized_end=989
+  _globals['_TRIGGER_TRACECONTEXTENTRY']._serialized_start=991
+  _globals['_TRIGGER_TRACECONTEXTENTRY']._serialized_end=1042
+  _globals['_REGISTRYUPDATE']._serialized_start=1045
+  _globals['_REGISTRYUPDATE']._serialized_end=1307
+  _globals['_REGISTRYUPDATE_FUNCTIONSENTRY']._serialized_start=1214
+  _globals['_REGISTRYUPDATE_FUNCTIONSENTRY']._serialized_end=1262
+  _globals['_REGISTRYUPDATE_DAGSENTRY']._serialized_start=1264
+  _globals['_REGISTRYUPDATE_DAGSENTRY']._serialized_end=1307
+  _globals['_USERMESSAGE']._serialized_start=1309
+  _globals['_USERMESSAGE']._serialized_end=1371
+  _globals['_PEERMESSAGE']._serialized_start=1373
+  _globals['_PEERMESSAGE']._serialized_end=1481
+  _globals['_EXECUTOR']._serialized_start=1484
+  _globals['_EXECUTOR']._serialized_end=1623
 # @@protoc_insertion_point(module_scope)

@@ -9,10 +9,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CallBatch(_message.Message):
-    __slots__ = ("triggers",)
+    __slots__ = ("triggers", "cancel")
     TRIGGERS_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
     triggers: _containers.RepeatedCompositeFieldContainer[Trigger]
-    def __init__(self, triggers: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ...) -> None: ...
+    cancel: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, triggers: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ..., cancel: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CallReply(_message.Message):
     __slots__ = ("call_id", "outcome")

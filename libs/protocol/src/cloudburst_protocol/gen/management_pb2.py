@@ -23,19 +23,20 @@ _sym_db = _symbol_database.Default()
 
 
 from cloudburst_protocol.gen import common_pb2 as cloudburst__protocol_dot_gen_dot_common__pb2
+from cloudburst_protocol.gen import scheduler_pb2 as cloudburst__protocol_dot_gen_dot_scheduler__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(cloudburst_protocol/gen/management.proto\x12\rcloudburst.v1\x1a$cloudburst_protocol/gen/common.proto\"|\n\rServiceStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\x12\r\n\x05state\x18\x05 \x01(\t\x12\x10\n\x08restarts\x18\x06 \x01(\r\x12\x10\n\x08log_path\x18\x07 \x01(\t\"i\n\rClusterStatus\x12.\n\x08services\x18\x01 \x03(\x0b\x32\x1c.cloudburst.v1.ServiceStatus\x12\r\n\x05ready\x18\x02 \x01(\x08\x12\x19\n\x11scheduler_address\x18\x03 \x01(\t2\x82\x01\n\nManagement\x12<\n\x06Status\x12\x14.cloudburst.v1.Empty\x1a\x1c.cloudburst.v1.ClusterStatus\x12\x36\n\x08Shutdown\x12\x14.cloudburst.v1.Empty\x1a\x14.cloudburst.v1.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(cloudburst_protocol/gen/management.proto\x12\rcloudburst.v1\x1a$cloudburst_protocol/gen/common.proto\x1a\'cloudburst_protocol/gen/scheduler.proto\"\xa8\x01\n\rServiceStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\x12\r\n\x05state\x18\x05 \x01(\t\x12\x10\n\x08restarts\x18\x06 \x01(\r\x12\x10\n\x08log_path\x18\x07 \x01(\t\x12\x17\n\x0fnext_restart_at\x18\x08 \x01(\x01\x12\x11\n\tlast_exit\x18\t \x01(\t\"\xa2\x01\n\rClusterStatus\x12.\n\x08services\x18\x01 \x03(\x0b\x32\x1c.cloudburst.v1.ServiceStatus\x12\r\n\x05ready\x18\x02 \x01(\x08\x12\x19\n\x11scheduler_address\x18\x03 \x01(\t\x12\x37\n\x0bquarantined\x18\x04 \x03(\x0b\x32\".cloudburst.v1.QuarantinedFunction2\x82\x01\n\nManagement\x12<\n\x06Status\x12\x14.cloudburst.v1.Empty\x1a\x1c.cloudburst.v1.ClusterStatus\x12\x36\n\x08Shutdown\x12\x14.cloudburst.v1.Empty\x1a\x14.cloudburst.v1.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cloudburst_protocol.gen.management_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SERVICESTATUS']._serialized_start=97
-  _globals['_SERVICESTATUS']._serialized_end=221
-  _globals['_CLUSTERSTATUS']._serialized_start=223
-  _globals['_CLUSTERSTATUS']._serialized_end=328
-  _globals['_MANAGEMENT']._serialized_start=331
-  _globals['_MANAGEMENT']._serialized_end=461
+  _globals['_SERVICESTATUS']._serialized_start=139
+  _globals['_SERVICESTATUS']._serialized_end=307
+  _globals['_CLUSTERSTATUS']._serialized_start=310
+  _globals['_CLUSTERSTATUS']._serialized_end=472
+  _globals['_MANAGEMENT']._serialized_start=475
+  _globals['_MANAGEMENT']._serialized_end=605
 # @@protoc_insertion_point(module_scope)

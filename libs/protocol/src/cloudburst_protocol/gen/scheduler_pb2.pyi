@@ -25,6 +25,28 @@ CALL_PHASE_UNKNOWN: CallPhase
 CALL_PHASE_PENDING: CallPhase
 CALL_PHASE_DONE: CallPhase
 
+class ExecutorExit(_message.Message):
+    __slots__ = ("executor_id", "function", "call_id", "reason")
+    EXECUTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    executor_id: str
+    function: str
+    call_id: str
+    reason: str
+    def __init__(self, executor_id: _Optional[str] = ..., function: _Optional[str] = ..., call_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class QuarantinedFunction(_message.Message):
+    __slots__ = ("function", "reason", "until")
+    FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    function: str
+    reason: str
+    until: float
+    def __init__(self, function: _Optional[str] = ..., reason: _Optional[str] = ..., until: _Optional[float] = ...) -> None: ...
+
 class RegisterFunctionRequest(_message.Message):
     __slots__ = ("name", "body", "kind")
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -234,12 +256,14 @@ class CallResult(_message.Message):
     def __init__(self, call_id: _Optional[str] = ..., outcome: _Optional[_Union[_common_pb2.Outcome, _Mapping]] = ..., executor_id: _Optional[str] = ...) -> None: ...
 
 class LoadReport(_message.Message):
-    __slots__ = ("queued", "busy")
+    __slots__ = ("queued", "busy", "overdue")
     QUEUED_FIELD_NUMBER: _ClassVar[int]
     BUSY_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
     queued: int
     busy: bool
-    def __init__(self, queued: _Optional[int] = ..., busy: _Optional[bool] = ...) -> None: ...
+    overdue: bool
+    def __init__(self, queued: _Optional[int] = ..., busy: _Optional[bool] = ..., overdue: _Optional[bool] = ...) -> None: ...
 
 class KeySize(_message.Message):
     __slots__ = ("key", "size")
@@ -290,14 +314,16 @@ class ExecutorMessage(_message.Message):
     def __init__(self, hello: _Optional[_Union[ExecutorHello, _Mapping]] = ..., result: _Optional[_Union[CallResult, _Mapping]] = ..., load: _Optional[_Union[LoadReport, _Mapping]] = ..., registry_ack: _Optional[_Union[RegistryAck, _Mapping]] = ..., key_usage: _Optional[_Union[KeyUsage, _Mapping]] = ...) -> None: ...
 
 class SchedulerMessage(_message.Message):
-    __slots__ = ("trigger", "welcome", "registry")
+    __slots__ = ("trigger", "welcome", "registry", "cancel")
     TRIGGER_FIELD_NUMBER: _ClassVar[int]
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
     trigger: _executor_pb2.Trigger
     welcome: str
     registry: _executor_pb2.RegistryUpdate
-    def __init__(self, trigger: _Optional[_Union[_executor_pb2.Trigger, _Mapping]] = ..., welcome: _Optional[str] = ..., registry: _Optional[_Union[_executor_pb2.RegistryUpdate, _Mapping]] = ...) -> None: ...
+    cancel: str
+    def __init__(self, trigger: _Optional[_Union[_executor_pb2.Trigger, _Mapping]] = ..., welcome: _Optional[str] = ..., registry: _Optional[_Union[_executor_pb2.RegistryUpdate, _Mapping]] = ..., cancel: _Optional[str] = ...) -> None: ...
 
 class ExecutorInfo(_message.Message):
     __slots__ = ("executor_id", "address", "node_id", "pid", "in_flight")
@@ -324,20 +350,22 @@ class NodeInfo(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., keys: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
 
 class SchedulerStatus(_message.Message):
-    __slots__ = ("scheduler_id", "executors", "functions", "dags", "pending_calls", "nodes")
+    __slots__ = ("scheduler_id", "executors", "functions", "dags", "pending_calls", "nodes", "quarantined")
     SCHEDULER_ID_FIELD_NUMBER: _ClassVar[int]
     EXECUTORS_FIELD_NUMBER: _ClassVar[int]
     FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
     DAGS_FIELD_NUMBER: _ClassVar[int]
     PENDING_CALLS_FIELD_NUMBER: _ClassVar[int]
     NODES_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINED_FIELD_NUMBER: _ClassVar[int]
     scheduler_id: str
     executors: _containers.RepeatedCompositeFieldContainer[ExecutorInfo]
     functions: int
     dags: int
     pending_calls: int
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
-    def __init__(self, scheduler_id: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., functions: _Optional[int] = ..., dags: _Optional[int] = ..., pending_calls: _Optional[int] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ...) -> None: ...
+    quarantined: _containers.RepeatedCompositeFieldContainer[QuarantinedFunction]
+    def __init__(self, scheduler_id: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., functions: _Optional[int] = ..., dags: _Optional[int] = ..., pending_calls: _Optional[int] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., quarantined: _Optional[_Iterable[_Union[QuarantinedFunction, _Mapping]]] = ...) -> None: ...
 
 class FunctionRecord(_message.Message):
     __slots__ = ("digest", "kind", "deleted")

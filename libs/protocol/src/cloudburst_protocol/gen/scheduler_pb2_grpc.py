@@ -120,6 +120,11 @@ class SchedulerStub:
                 request_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
                 response_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.SchedulerStatus.FromString,
                 _registered_method=True)
+        self.ExecutorExited = channel.unary_unary(
+                '/cloudburst.v1.Scheduler/ExecutorExited',
+                request_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.ExecutorExit.SerializeToString,
+                response_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class SchedulerServicer:
@@ -236,6 +241,14 @@ class SchedulerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExecutorExited(self, request, context):
+        """An executor's supervisor reports its death and the function it was running: repeated
+        deaths quarantine that function (see FunctionQuarantinedError).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -323,6 +336,11 @@ def add_SchedulerServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
                     response_serializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.SchedulerStatus.SerializeToString,
+            ),
+            'ExecutorExited': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExecutorExited,
+                    request_deserializer=cloudburst__protocol_dot_gen_dot_scheduler__pb2.ExecutorExit.FromString,
+                    response_serializer=cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -784,6 +802,33 @@ class Scheduler:
             '/cloudburst.v1.Scheduler/Status',
             cloudburst__protocol_dot_gen_dot_common__pb2.Empty.SerializeToString,
             cloudburst__protocol_dot_gen_dot_scheduler__pb2.SchedulerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExecutorExited(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cloudburst.v1.Scheduler/ExecutorExited',
+            cloudburst__protocol_dot_gen_dot_scheduler__pb2.ExecutorExit.SerializeToString,
+            cloudburst__protocol_dot_gen_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
