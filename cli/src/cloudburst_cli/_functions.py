@@ -202,9 +202,9 @@ def call(
         future = cloud.exec_func(name, values)
         remember_call(cloud.address, future.obj_id)
         with reporting_errors(verbose, call_id=future.obj_id):
-            if verbose and not as_json:
-                note(f"call {future.obj_id}")
             try:
+                if verbose and not as_json:
+                    note(f"call {future.obj_id}")
                 with waiting(f"waiting for {name} (call {future.obj_id})…"):
                     value = future.get()
             except KeyboardInterrupt:
