@@ -22,6 +22,7 @@ from cloudburst import (
     AuthenticationError,
     CloudburstConnection,
     PermissionDeniedError,
+    RequestTooLargeError,
 )
 from cloudburst_management import LocalCluster
 from cloudburst_protocol import auth, config, values
@@ -43,6 +44,7 @@ from conftest import free_port, kill_and_await_restart
 pytestmark = pytest.mark.e2e
 
 CLIENT_TOKEN = auth.new_token()
+MESSAGE_LIMIT = 4 * 1024 * 1024  # the guarded cluster's CLOUDBURST_MAX_MESSAGE_BYTES
 NO_CREDENTIALS = auth.Credentials(None, "nowhere")
 
 
@@ -86,6 +88,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
         name: os.environ.pop(name, None) for name in (config.TOKEN_ENV, config.CLUSTER_SECRET_ENV)
     }
     os.environ[config.CLIENT_TOKENS_ENV] = CLIENT_TOKEN
+    os.environ[config.MAX_MESSAGE_ENV] = str(MESSAGE_LIMIT)
     try:
         cluster = LocalCluster(
             home=home,
@@ -97,6 +100,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
         cluster.up(timeout=90)
     finally:
         os.environ.pop(config.CLIENT_TOKENS_ENV, None)
+        os.environ.pop(config.MAX_MESSAGE_ENV, None)
         for name, value in saved.items():
             if value is not None:
                 os.environ[name] = value
@@ -327,7 +331,22 @@ def test_a_client_token_cannot_read_the_storage_directly(guarded: Guarded) -> No
     assert code == grpc.StatusCode.PERMISSION_DENIED
 
 
-# -- malformed bodies ------------------------------------------------------------------------
+# -- limits and malformed bodies -------------------------------------------------------------
+
+
+def test_a_message_over_the_size_limit_names_the_limit(guarded: Guarded) -> None:
+    """A registration larger than the cluster's message limit fails with RequestTooLargeError
+    naming the setting, and the scheduler keeps serving."""
+    ballast = os.urandom(MESSAGE_LIMIT + 1024)
+
+    def heavy(_: Any) -> int:
+        return len(ballast)
+
+    with guarded.connect(guarded.admin.token) as cloud:
+        with pytest.raises(RequestTooLargeError, match=config.MAX_MESSAGE_ENV):
+            cloud.register(heavy, "sec-heavy")
+        cloud.register(lambda _, x: x, "sec-light")
+        assert cloud.exec_func("sec-light", [5]).get() == 5
 
 
 def test_garbage_bodies_are_invalid_argument_on_unary_and_streaming(guarded: Guarded) -> None:
