@@ -12,7 +12,7 @@ include mk/bench.mk
 include mk/redis.mk
 include mk/compose.mk
 
-.PHONY: help install up down status test lint typecheck protos protos-check unit e2e clean
+.PHONY: help install up down status test lint typecheck protos protos-check settings-doc settings-check unit e2e clean
 
 help:  ## Show the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -47,13 +47,19 @@ protos: install  ## Regenerate the protobuf/gRPC modules from libs/protocol/prot
 protos-check: install  ## Fail if the generated modules are stale
 	$(VENV)/bin/python libs/protocol/scripts/gen_protos.py --check
 
+settings-doc: install  ## Regenerate docs/settings.md from the settings catalogue
+	$(VENV)/bin/python libs/protocol/scripts/gen_settings_doc.py
+
+settings-check: install  ## Fail if docs/settings.md is stale
+	$(VENV)/bin/python libs/protocol/scripts/gen_settings_doc.py --check
+
 unit: install redis  ## Fast tests: no cluster
 	$(VENV)/bin/pytest -m "not e2e and not docker"
 
 e2e: install redis  ## Tests against real local clusters
 	$(VENV)/bin/pytest -m e2e
 
-test: install redis lint typecheck protos-check  ## Lint, types, and the whole test suite
+test: install redis lint typecheck protos-check settings-check  ## Lint, types, and the whole test suite
 	$(VENV)/bin/pytest
 
 clean:  ## Remove the environment and caches
