@@ -267,7 +267,13 @@ class DiskLog:
         try:
             if db is None:
                 raise sqlite3.OperationalError("the store is closed")
-            if changes:
+            if len(changes) == 1 and changes[0].encoded is not None:
+                # One new version: one statement is its own transaction. Its row carries
+                # its seq, so the stored seq (kept for deletions) need not change.
+                change = changes[0]
+                db.execute(_UPSERT, (change.key, change.seq, change.encoded, change.expires_at_ms))
+                self.commits += 1
+            elif changes:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     for change in changes:
