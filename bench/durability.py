@@ -3,8 +3,9 @@
     .venv/bin/python bench/durability.py [--quick] [--recovery-keys N] [--recovery-mb N]
                                          [--out bench/results/durability.json]
 
-For each ``CLOUDBURST_FSYNC`` mode (off, everysec, always) it starts its own local cluster
-on free ports and measures:
+It starts one local cluster per ``CLOUDBURST_FSYNC`` mode (off, everysec, always) on free
+ports, all at once, and takes the measurements round the modes in turn (``--rounds``), so
+a noisy machine weighs on every mode alike:
 
 - ``sdk_put``: ``put_object`` of a 100-byte value from one client (client → scheduler →
   storage), p50/p99;
@@ -33,6 +34,7 @@ import re
 import signal
 import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -70,28 +72,17 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
-def timed(fn: Callable[[int], Any], n: int, warmup: int) -> dict[str, float]:
-    for i in range(warmup):
-        fn(-1 - i)
-    samples = []
-    for i in range(n):
-        started = time.perf_counter()
-        fn(i)
-        samples.append((time.perf_counter() - started) * 1000)
-    return summary(samples)
-
-
 def put_request(key: str, value: bytes) -> cache_pb2.CachePutRequest:
     return cache_pb2.CachePutRequest(
         entries=[cache_pb2.KeyLattice(key=key, lattice=encode(LWW(time.time_ns(), value)))]
     )
 
 
-def sdk_throughput(address: str, threads: int, per_thread: int) -> float:
+def sdk_throughput(address: str, threads: int, per_thread: int, round_: int = 0) -> float:
     def run(n: int) -> None:
         with CloudburstConnection(address) as cloud:
             for i in range(per_thread):
-                cloud.put_object(f"tp{n}-{i}", b"x" * 100)
+                cloud.put_object(f"tp{round_}-{n}-{i}", b"x" * 100)
 
     workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
     started = time.perf_counter()
@@ -106,9 +97,11 @@ async def authority_throughput(address: str, in_flight: int, per_task: int) -> f
     async with aio_channel(address, service_credentials()) as channel:
         stub = cache_pb2_grpc.CacheStub(channel)
 
+        tag = time.perf_counter_ns()
+
         async def task(n: int) -> None:
             for i in range(per_task):
-                await stub.Put(put_request(f"at{n}-{i}", b"x" * 100), timeout=30)
+                await stub.Put(put_request(f"at{tag}-{n}-{i}", b"x" * 100), timeout=30)
 
         await task(-1)
         started = time.perf_counter()
@@ -164,6 +157,7 @@ async def backend_costs(mode: str, directory: Path, puts: int) -> dict[str, Any]
     """The embedded backend alone: put latency (one writer) and throughput (64 writers)."""
     disk = None if mode == "off" else DiskLog(directory, mode)
     backend = MemoryBackend(disk=disk)
+    interval = sys.getswitchinterval()  # the store may shorten it: not for the clients here
     await backend.start()
     try:
         value = encode(LWW(1, b"x" * 100))
@@ -180,19 +174,22 @@ async def backend_costs(mode: str, directory: Path, puts: int) -> dict[str, Any]
             for i in range(per_task):
                 await backend.put(f"c{n}-{i}", value)
 
+        commits = disk.commits if disk is not None else 0
         started = time.perf_counter()
         await asyncio.gather(*(writer(n) for n in range(64)))
         throughput = round(64 * per_task / (time.perf_counter() - started), 1)
+        commits = (disk.commits if disk is not None else 0) - commits
         return {
             "backend_put_us": {k.replace("_ms", "_us"): v for k, v in result.items()},
             "backend_put_throughput": throughput,
-            "backend_commits": disk.commits if disk is not None else 0,
+            "backend_puts_per_commit": round(64 * per_task / commits, 1) if commits else 0,
         }
     finally:
         await backend.close()
+        sys.setswitchinterval(interval)
 
 
-def measure_mode(mode: str, args: argparse.Namespace, home: Path) -> dict[str, Any]:
+def start(mode: str, home: Path) -> LocalCluster:
     os.environ["CLOUDBURST_FSYNC"] = mode
     cluster = LocalCluster(
         home=home,
@@ -202,39 +199,106 @@ def measure_mode(mode: str, args: argparse.Namespace, home: Path) -> dict[str, A
         cache_port=free_port(),
     )
     cluster.up(timeout=90)
+    return cluster
+
+
+def samples(fn: Callable[[int], Any], n: int, offset: int) -> list[float]:
+    taken = []
+    for i in range(offset, offset + n):
+        started = time.perf_counter()
+        fn(i)
+        taken.append((time.perf_counter() - started) * 1000)
+    return taken
+
+
+def one_round(
+    mode: str,
+    cluster: LocalCluster,
+    cloud: CloudburstConnection,
+    stub: cache_pb2_grpc.CacheStub,
+    r: int,
+    args: argparse.Namespace,
+    latency: dict[str, list[float]],
+    rates: dict[str, list[float]],
+) -> None:
+    n = max(1, args.puts // args.rounds)
+    at = r * n
+    value = b"x" * 100
+    get = cache_pb2.CacheGetRequest(keys=["a1"])
+    latency.setdefault("sdk_put", []).extend(
+        samples(lambda i: cloud.put_object(f"s{i}", value), n, at)
+    )
+    latency.setdefault("authority_put", []).extend(
+        samples(lambda i: stub.Put(put_request(f"a{i}", value), timeout=10), n, at)
+    )
+    latency.setdefault("get", []).extend(samples(lambda i: stub.Get(get, timeout=10), n, at))
+    rates.setdefault("sdk_put_throughput", []).append(
+        sdk_throughput(cluster.scheduler_address, args.threads, max(1, n // args.threads), r)
+    )
     address = f"127.0.0.1:{cluster.cache_port}"
+    per_task = max(1, n // args.in_flight)
+    rates.setdefault("authority_put_throughput", []).append(
+        asyncio.run(authority_throughput(address, args.in_flight, per_task))
+    )
+
+
+def measure(modes: list[str], args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """Every mode's cluster runs at once and the measurements go round the modes in turn,
+    ``args.rounds`` times, so a noisy neighbour weighs on every mode alike."""
+    backend: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    for run in range(2):
+        for mode in modes:  # in-process first, alternating too
+            got = asyncio.run(backend_costs(mode, tmp / mode / f"backend{run}", args.puts))
+            backend[mode].append(got)
+    results: dict[str, dict[str, Any]] = {}
+    for mode, runs in backend.items():
+        results[mode] = {
+            "backend_put_us": {
+                "p50_us": statistics.median(r["backend_put_us"]["p50_us"] for r in runs)
+            },
+            "backend_put_throughput": statistics.median(r["backend_put_throughput"] for r in runs),
+            "backend_puts_per_commit": max(r["backend_puts_per_commit"] for r in runs),
+        }
+    clusters = {mode: start(mode, tmp / mode / "cluster") for mode in modes}
     try:
-        results: dict[str, Any] = asyncio.run(backend_costs(mode, home / "backend", args.puts * 5))
-        with CloudburstConnection(cluster.scheduler_address) as cloud:
-            results["sdk_put"] = timed(
-                lambda i: cloud.put_object(f"s{i}", b"x" * 100), args.puts, args.puts // 10
-            )
-        results["sdk_put_throughput"] = sdk_throughput(
-            cluster.scheduler_address, args.threads, args.puts // args.threads
-        )
-        channel = sync_channel(address, service_credentials())
-        stub = cache_pb2_grpc.CacheStub(channel)
-        results["authority_put"] = timed(
-            lambda i: stub.Put(put_request(f"a{i}", b"x" * 100), timeout=10),
-            args.puts,
-            args.puts // 10,
-        )
-        results["get"] = timed(
-            lambda i: stub.Get(cache_pb2.CacheGetRequest(keys=["a1"]), timeout=10),
-            args.puts,
-            args.puts // 10,
-        )
-        channel.close()
-        results["authority_put_throughput"] = asyncio.run(
-            authority_throughput(address, args.in_flight, args.puts // args.in_flight)
-        )
-        if mode != "off":
-            results["recovery"] = [recovery(cluster, address, args.recovery_keys, 100)]
-            if args.recovery_mb:
-                results["recovery"].append(recovery(cluster, address, args.recovery_mb, 1 << 20))
-        return results
+        latency: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
+        rates: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
+        conns = {m: CloudburstConnection(c.scheduler_address) for m, c in clusters.items()}
+        channels = {
+            m: sync_channel(f"127.0.0.1:{c.cache_port}", service_credentials())
+            for m, c in clusters.items()
+        }
+        stubs = {m: cache_pb2_grpc.CacheStub(ch) for m, ch in channels.items()}
+        for mode in modes:  # warm up
+            cloud, stub = conns[mode], stubs[mode]
+            samples(lambda i: cloud.put_object(f"w{i}", b"x" * 100), 100, 0)  # noqa: B023
+            samples(lambda i: stub.Put(put_request(f"w{i}", b"x" * 100)), 100, 0)  # noqa: B023
+        for r in range(args.rounds):
+            for mode in modes:
+                one_round(
+                    mode, clusters[mode], conns[mode], stubs[mode], r, args,
+                    latency[mode], rates[mode],
+                )  # fmt: skip
+        for mode in modes:
+            conns[mode].close()
+            channels[mode].close()
+            for name, taken in latency[mode].items():
+                results[mode][name] = summary(taken)
+            for name, of_rounds in rates[mode].items():
+                results[mode][name] = round(statistics.median(of_rounds), 1)
+        for mode in modes:
+            if mode != "off":
+                cluster = clusters[mode]
+                address = f"127.0.0.1:{cluster.cache_port}"
+                results[mode]["recovery"] = [recovery(cluster, address, args.recovery_keys, 100)]
+                if args.recovery_mb:
+                    big = recovery(cluster, address, args.recovery_mb, 1 << 20)
+                    results[mode]["recovery"].append(big)
+            print(mode, json.dumps(results[mode]), flush=True)
     finally:
-        cluster.down()
+        for cluster in clusters.values():
+            cluster.down()
+    return results
 
 
 def ratios(report: dict[str, Any]) -> dict[str, float]:
@@ -260,6 +324,7 @@ def main() -> None:
     parser.add_argument("--puts", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--in-flight", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=10, help="turns round the modes")
     parser.add_argument("--recovery-keys", type=int, default=100_000)
     parser.add_argument("--recovery-mb", type=int, default=0, help="also N values of 1 MB")
     parser.add_argument("--modes", default=",".join(MODES), help="e.g. off,everysec")
@@ -267,7 +332,7 @@ def main() -> None:
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     if args.quick:
-        args.puts, args.recovery_keys = 400, 10_000
+        args.puts, args.recovery_keys, args.rounds = 400, 10_000, 4
     report: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
         "cores": os.cpu_count(),
@@ -278,9 +343,7 @@ def main() -> None:
     os.environ.setdefault(config.TOKEN_ENV, auth.new_token())
     os.environ.setdefault(config.CLUSTER_SECRET_ENV, auth.new_token())
     with tempfile.TemporaryDirectory(prefix="cb-durability-") as tmp:
-        for mode in modes:
-            report[mode] = measure_mode(mode, args, Path(tmp) / mode)
-            print(mode, json.dumps(report[mode]), flush=True)
+        report.update(measure(modes, args, Path(tmp)))
     if "off" in report:
         report["ratios"] = ratios(report)
     print(json.dumps(report, indent=2))

@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 import grpc.aio
 import pytest
+from cloudburst import CloudburstConnection
 from cloudburst_cache.backends.memory import MemoryBackend
 from cloudburst_cache.persistence import DataDirError, DiskLog
 from cloudburst_cache.server import CacheServer
@@ -20,8 +21,9 @@ from cloudburst_cache.settings import CacheSettings
 from cloudburst_lattices import LWW, encode
 from cloudburst_protocol.auth import service_credentials
 from cloudburst_protocol.channels import aio_channel
+from cloudburst_protocol.errors import UnavailableError
 from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc, common_pb2
-from conftest import free_port
+from conftest import free_port, start_cluster
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -119,3 +121,23 @@ def test_a_read_only_data_directory_is_refused_at_start(tmpfs: Path) -> None:
     for directory in (tmpfs / "data", tmpfs / "missing"):
         with pytest.raises(DataDirError, match=str(directory)):
             DiskLog(directory, "always").open()
+
+
+@pytest.mark.e2e
+def test_a_client_is_told_the_disk_is_full(tmp_path: Path, tmpfs: Path) -> None:
+    """Through a whole local cluster: put_object on a storage whose data directory is full
+    raises UnavailableError naming the directory; what was acknowledged reads back."""
+    data = tmpfs / "data"
+    cluster = start_cluster(tmp_path / "home", executors=1, CLOUDBURST_DATA_DIR=str(data))
+    acked: dict[str, bytes] = {}
+    try:
+        with CloudburstConnection(cluster.scheduler_address, timeout=20) as cloud:
+            with pytest.raises(UnavailableError) as info:
+                for i in range(2000):
+                    value = os.urandom(8192)
+                    cloud.put_object(f"k{i}", value)
+                    acked[f"k{i}"] = value
+            assert str(data) in str(info.value)
+            assert acked and all(cloud.get_object(k) == v for k, v in acked.items())
+    finally:
+        cluster.down()

@@ -24,11 +24,17 @@ if old then
 end
 local seq = next_seq(old_seq)
 local expire_ms = tonumber(ARGV[7] or "0")
-if SINGLE and expire_ms == 0 then
+if SINGLE then
   if old then
     remember(tonumber(old_seq), "v", old, tonumber(ARGV[5]), tonumber(ARGV[6]), now_ms())
-    redis.call("HINCRBY", KEYS[5], "bytes", #merged - #old)
-  else
+    if expire_ms == 0 then
+      redis.call("HINCRBY", KEYS[5], "bytes", #merged - #old)
+    else
+      -- the key's history goes too, once no snapshot can need it
+      redis.call("PEXPIRE", KEYS[2], expire_ms + tonumber(ARGV[6]))
+      redis.call("PEXPIRE", KEYS[3], expire_ms + tonumber(ARGV[6]))
+    end
+  elseif expire_ms == 0 then
     redis.call("HINCRBY", KEYS[5], "keys", 1)
     redis.call("HINCRBY", KEYS[5], "bytes", #merged)
   end
