@@ -39,14 +39,16 @@ class QuarantinedFunction(_message.Message):
     def __init__(self, function: _Optional[str] = ..., reason: _Optional[str] = ..., until: _Optional[float] = ...) -> None: ...
 
 class RegisterFunctionRequest(_message.Message):
-    __slots__ = ("name", "body", "kind")
+    __slots__ = ("name", "body", "kind", "idempotent")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     body: bytes
     kind: FunctionKind
-    def __init__(self, name: _Optional[str] = ..., body: _Optional[bytes] = ..., kind: _Optional[_Union[FunctionKind, str]] = ...) -> None: ...
+    idempotent: bool
+    def __init__(self, name: _Optional[str] = ..., body: _Optional[bytes] = ..., kind: _Optional[_Union[FunctionKind, str]] = ..., idempotent: _Optional[bool] = ...) -> None: ...
 
 class RegisterFunctionResponse(_message.Message):
     __slots__ = ("digest",)
@@ -151,7 +153,7 @@ class LeaseRequest(_message.Message):
     def __init__(self, function: _Optional[str] = ..., dag: _Optional[str] = ...) -> None: ...
 
 class LeaseResponse(_message.Message):
-    __slots__ = ("direct", "nodes", "sources", "dag_version", "executors", "ttl_ms", "preferred_node")
+    __slots__ = ("direct", "nodes", "sources", "dag_version", "executors", "ttl_ms", "preferred_node", "idempotent")
     DIRECT_FIELD_NUMBER: _ClassVar[int]
     NODES_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +161,7 @@ class LeaseResponse(_message.Message):
     EXECUTORS_FIELD_NUMBER: _ClassVar[int]
     TTL_MS_FIELD_NUMBER: _ClassVar[int]
     PREFERRED_NODE_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     direct: bool
     nodes: _containers.RepeatedCompositeFieldContainer[_executor_pb2.DagNode]
     sources: _containers.RepeatedScalarFieldContainer[str]
@@ -166,7 +169,8 @@ class LeaseResponse(_message.Message):
     executors: _containers.RepeatedCompositeFieldContainer[ExecutorInfo]
     ttl_ms: int
     preferred_node: str
-    def __init__(self, direct: _Optional[bool] = ..., nodes: _Optional[_Iterable[_Union[_executor_pb2.DagNode, _Mapping]]] = ..., sources: _Optional[_Iterable[str]] = ..., dag_version: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., ttl_ms: _Optional[int] = ..., preferred_node: _Optional[str] = ...) -> None: ...
+    idempotent: bool
+    def __init__(self, direct: _Optional[bool] = ..., nodes: _Optional[_Iterable[_Union[_executor_pb2.DagNode, _Mapping]]] = ..., sources: _Optional[_Iterable[str]] = ..., dag_version: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., ttl_ms: _Optional[int] = ..., preferred_node: _Optional[str] = ..., idempotent: _Optional[bool] = ...) -> None: ...
 
 class CallResponse(_message.Message):
     __slots__ = ("call_id", "outcome")
