@@ -89,6 +89,7 @@ class _Lease:
     executors: list[tuple[str, str]]
     expires: float
     node_count: int = 1
+    idempotent: bool = False
 
 
 class DagRegistration(tuple[bool, int]):
@@ -210,9 +211,12 @@ class CloudburstConnection:
 
     # -- functions --------------------------------------------------------------------------
 
-    def register(self, function: Any, name: str) -> CloudburstFunction:
+    def register(self, function: Any, name: str, *, idempotent: bool = False) -> CloudburstFunction:
         """Registers a function, or a class as ``(Class, init_args)``, under ``name``.
-        Re-registering a name replaces it. Returns a callable handle."""
+        Re-registering a name replaces it (and lifts a quarantine). Returns a callable
+        handle. ``idempotent=True`` says running a call twice does no harm: a call whose
+        executor died is then placed again (within its deadline) instead of failing with
+        :class:`ExecutorDiedError`."""
         if not isinstance(name, str) or not name.strip():
             raise InvalidArgumentError(f"a function needs a non-empty name, got {name!r}")
         if isinstance(function, tuple):
@@ -238,7 +242,9 @@ class CloudburstConnection:
             body = _pickle_user_code(function[0] if kind == KIND_CLASS else function, function)
         except Exception as exc:
             raise SerializationError(f"cannot serialize function {name!r}: {exc}") from exc
-        request = scheduler_pb2.RegisterFunctionRequest(name=name, body=body, kind=kind)
+        request = scheduler_pb2.RegisterFunctionRequest(
+            name=name, body=body, kind=kind, idempotent=idempotent
+        )
         self._rpc(self._stub.RegisterFunction, request)
         self._forget_leases()  # this client sees its own registrations at once
         return CloudburstFunction(name, self)
@@ -469,7 +475,9 @@ class CloudburstConnection:
         inflight, sent_to[0] = self._send_direct(lease, request, deadline_ms)
         if span.is_recording():
             inflight.add_done_callback(lambda _: span.end())
-        return CloudburstFuture(request.call_id, self, inflight, retry=send)
+        return CloudburstFuture(
+            request.call_id, self, inflight, retry=send, idempotent=lease.idempotent
+        )
 
     # Direct calls: the scheduler leases placement (which executors may run a function or
     # DAG, and the versions they check); this client then calls an executor itself, one hop
@@ -500,6 +508,7 @@ class CloudburstConnection:
                 if not reply.preferred_node or e.node_id == reply.preferred_node
             ],
             node_count=len({e.node_id for e in reply.executors}),
+            idempotent=reply.idempotent,
             expires=now + reply.ttl_ms / 1000,
         )
         with self._lock:

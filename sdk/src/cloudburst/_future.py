@@ -39,6 +39,8 @@ class Inflight(Protocol):
 
 STALE_RETRIES = 3
 MOVED_RETRIES = 3
+DIED_RETRIES = 3
+"""Calls of idempotent functions: how often one is placed again after its executor died."""
 
 
 class CloudburstFuture:
@@ -56,6 +58,7 @@ class CloudburstFuture:
         *,
         retry: Callable[[str], tuple[Inflight, bool]] | None = None,
         error: CloudburstError | None = None,
+        idempotent: bool = False,
     ) -> None:
         self.obj_id = obj_id
         self._connection = connection
@@ -65,6 +68,7 @@ class CloudburstFuture:
         # direct (an executor answers with an Outcome) or through the scheduler.
         self._retry = retry
         self._direct = retry is not None
+        self._idempotent = idempotent
         self._lock = threading.Lock()
         self._value: Any = _UNSET
         self._error: CloudburstError | None = error
@@ -106,8 +110,8 @@ class CloudburstFuture:
             encoded = self._connection._wait_for_key(self.obj_id, timeout)
             self._settle_encoded(encoded)
             return
-        stale = 0
-        for _ in range(STALE_RETRIES + MOVED_RETRIES + 1):
+        stale = died = 0
+        for _ in range(STALE_RETRIES + MOVED_RETRIES + DIED_RETRIES + 1):
             try:
                 response = self._inflight.result(timeout=timeout)
             except grpc.FutureCancelledError:
@@ -121,6 +125,11 @@ class CloudburstFuture:
             except CloudburstError as exc:  # a direct call past its deadline, or a dead session
                 if isinstance(exc, ExecutorDiedError):
                     self._connection._forget_leases()  # the next call sees fresh placement
+                    if self._may_run_again(died):
+                        died += 1
+                        assert self._retry is not None
+                        self._inflight, self._direct = self._retry("died")
+                        continue
                 self._error = exc
                 return
             except grpc.RpcError as exc:
@@ -134,6 +143,10 @@ class CloudburstFuture:
                         self._inflight, self._direct = self._retry(reason)
                         continue
                     error = ExecutorDiedError(f"the executor running call {self.obj_id} is gone")
+                    if self._may_run_again(died):
+                        died += 1
+                        self._inflight, self._direct = self._retry("died")
+                        continue
                 self._error = error
                 return
             outcome = response.outcome
@@ -156,6 +169,10 @@ class CloudburstFuture:
             f"call {self.obj_id}: could not be placed (the registry kept changing, or its "
             "executors kept moving)"
         )
+
+    def _may_run_again(self, died: int) -> bool:
+        """A direct call of idempotent functions whose executor died is placed again."""
+        return self._direct and self._idempotent and self._retry is not None and died < DIED_RETRIES
 
     def _settle_encoded(self, encoded: bytes) -> None:
         try:

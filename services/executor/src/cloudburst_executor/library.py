@@ -97,6 +97,7 @@ class UserLibrary:
             self._cache.Put(
                 cache_pb2.CachePutRequest(entries=[cache_pb2.KeyLattice(key=key, lattice=lattice)]),
                 timeout=STORE_TIMEOUT_S,
+                wait_for_ready=True,  # the node cache may be restarting: wait, bounded
             )
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, "cache") from None
@@ -137,7 +138,7 @@ class UserLibrary:
         if self._bulk is not None and not self.snapshot:
             request.bulk_id = self._bulk.id  # large values may come as files
         try:
-            reply = self._cache.Get(request, timeout=STORE_TIMEOUT_S)
+            reply = self._cache.Get(request, timeout=STORE_TIMEOUT_S, wait_for_ready=True)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, "cache") from None
         stored = self._local.absorb(reply, take_bulk(self._bulk, reply))

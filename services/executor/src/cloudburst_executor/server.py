@@ -882,9 +882,14 @@ class ExecutorServer:
     async def _function(self, node: executor_pb2.DagNode) -> LoadedFunction:
         fn = self.functions.get(node.digest)
         if fn is None:
-            reply = await self.cache.Get(
-                cache_pb2.CacheGetRequest(keys=[FN_BODY + node.digest]), timeout=30
-            )
+            try:
+                reply = await self.cache.Get(
+                    cache_pb2.CacheGetRequest(keys=[FN_BODY + node.digest]),
+                    timeout=30,
+                    wait_for_ready=True,  # the node cache may be restarting: wait, bounded
+                )
+            except grpc.RpcError as exc:
+                raise error_from_rpc(exc, "cache") from None
             if not reply.entries:
                 raise KeyNotFoundError(f"the body of function {node.function!r} is missing")
             body = values.unwrap_encoded(reply.entries[0].lattice)
@@ -950,7 +955,9 @@ class ExecutorServer:
         self, request: cache_pb2.CacheGetRequest, timeout: float
     ) -> cache_pb2.CacheGetResponse:
         try:
-            reply: cache_pb2.CacheGetResponse = await self.cache.Get(request, timeout=timeout)
+            reply: cache_pb2.CacheGetResponse = await self.cache.Get(
+                request, timeout=timeout, wait_for_ready=True
+            )
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, "cache") from None
         return reply

@@ -402,7 +402,8 @@ class ManagementServicer(management_pb2_grpc.ManagementServicer):
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext
     ) -> management_pb2.ClusterStatus:
         status = self.supervisor.status()
-        status.quarantined.extend(await self.supervisor.quarantined())
+        if self.supervisor.ready:  # while starting there is nothing to ask the scheduler
+            status.quarantined.extend(await self.supervisor.quarantined())
         return status
 
     async def Shutdown(

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -66,12 +66,17 @@ BUSY_GRACE_S = 60.0
 CALL_STATE_WAIT_MS = 300
 """How long CallState waits for a result that may be on its way to the store (written
 within about 10 ms of a call ending) before it calls an id unknown."""
+FLUSH_TIMEOUT_S = 5.0
+IDEMPOTENT_RETRIES = 3
+"""How often a call of idempotent functions is placed again after its executor died."""
 
 
 @dataclass(frozen=True, slots=True)
 class FunctionEntry:
     digest: str
     kind: int
+    # Registered idempotent=True: a call is placed again after its executor died.
+    idempotent: bool = False
 
 
 @dataclass(eq=False)
@@ -80,7 +85,10 @@ class ExecutorHandle:
     address: str
     node_id: str
     pid: int
-    outbox: asyncio.Queue[scheduler_pb2.SchedulerMessage] = field(default_factory=asyncio.Queue)
+    # Messages for the attach stream; a future is set once everything before it is written.
+    outbox: asyncio.Queue[scheduler_pb2.SchedulerMessage | asyncio.Future[None]] = field(
+        default_factory=asyncio.Queue
+    )
     # Calls sent to this executor that it has not answered yet (even if the caller gave up:
     # the executor is still busy with them).
     running: set[str] = field(default_factory=set)
@@ -103,6 +111,9 @@ class ExecutorHandle:
 class PendingCall:
     future: asyncio.Future[common_pb2.Outcome]
     executors: frozenset[str]
+    # Calls of idempotent functions only: places and sends the call again.
+    retry: Callable[[], Awaitable[None]] | None = None
+    retries: int = 0
 
 
 Record = scheduler_pb2.FunctionRecord | scheduler_pb2.DagRecord
@@ -176,7 +187,9 @@ class Metadata:
         except grpc.RpcError as exc:
             log.error("storing a call's outcome failed", call_id=call_id, error=str(exc)[:200])
 
-    async def register_function(self, name: str, body: bytes, kind: int) -> str:
+    async def register_function(
+        self, name: str, body: bytes, kind: int, idempotent: bool = False
+    ) -> str:
         check_name("function", name)
         if not body:
             raise InvalidArgumentError(f"function {name!r} has an empty body")
@@ -193,8 +206,13 @@ class Metadata:
             ),
             timeout=10,
         )
-        await self._put(FN_NAME + name, scheduler_pb2.FunctionRecord(digest=digest, kind=kind))  # type: ignore[arg-type]  # the kind is a FunctionKind value
-        self.functions[name] = FunctionEntry(digest, kind)
+        record = scheduler_pb2.FunctionRecord(
+            digest=digest,
+            kind=kind,  # type: ignore[arg-type]  # a FunctionKind value
+            idempotent=idempotent,
+        )
+        await self._put(FN_NAME + name, record)
+        self.functions[name] = FunctionEntry(digest, kind, idempotent)
         return digest
 
     async def function(self, name: str) -> FunctionEntry:
@@ -204,7 +222,9 @@ class Metadata:
             record = _record(scheduler_pb2.FunctionRecord, FN_NAME + name, stored)
             if record is None:
                 raise FunctionNotFoundError(f"function {name!r} is not registered")
-            entry = self.functions[name] = FunctionEntry(record.digest, record.kind)
+            entry = self.functions[name] = FunctionEntry(
+                record.digest, record.kind, record.idempotent
+            )
         return entry
 
     async def delete_function(self, name: str, force: bool = False) -> None:
@@ -372,6 +392,11 @@ class SchedulerCore:
         failed = 0
         for call_id, pending in list(self.pending.items()):
             if handle.executor_id in pending.executors and not pending.future.done():
+                if pending.retry is not None and pending.retries < IDEMPOTENT_RETRIES:
+                    pending.retries += 1
+                    pending.executors = frozenset()
+                    self.spawn(self._place_again(call_id, pending, pending.retry))
+                    continue
                 error = ExecutorDiedError(
                     f"executor {handle.executor_id} (pid {handle.pid}) exited while running "
                     f"call {call_id}"
@@ -379,6 +404,33 @@ class SchedulerCore:
                 pending.future.set_result(common_pb2.Outcome(error=to_remote_error(error)))
                 failed += 1
         log.warning("executor detached", executor_id=handle.executor_id, failed_calls=failed)
+
+    async def _place_again(
+        self, call_id: str, pending: PendingCall, retry: Callable[[], Awaitable[None]]
+    ) -> None:
+        log.info("executor died: placing an idempotent call again", call_id=call_id)
+        try:
+            await retry()
+        except CloudburstError as exc:
+            if not pending.future.done():
+                pending.future.set_result(common_pb2.Outcome(error=to_remote_error(exc)))
+
+    async def flushed(self, call_id: str, timeout: float = FLUSH_TIMEOUT_S) -> None:
+        """Waits (bounded) until the triggers sent for ``call_id`` are written to the
+        streams of the executors it was placed on."""
+        pending = self.pending.get(call_id)
+        if pending is None:
+            return
+        loop = asyncio.get_running_loop()
+        markers: list[asyncio.Future[None]] = []
+        for executor_id in pending.executors:
+            handle = self.executors.get(executor_id)
+            if handle is not None:
+                marker: asyncio.Future[None] = loop.create_future()
+                handle.outbox.put_nowait(marker)
+                markers.append(marker)
+        if markers:
+            await asyncio.wait(markers, timeout=timeout)
 
     def deliver(self, result: scheduler_pb2.CallResult) -> None:
         handle = self.executors.get(result.executor_id)
@@ -451,10 +503,11 @@ class SchedulerCore:
         else:
             raise InvalidArgumentError("a lease names a function or a DAG")
         self.check_quarantine(shape.functions)
+        entries = {fn: await self.metadata.function(fn) for fn in shape.functions}
         nodes = [
             executor_pb2.DagNode(
                 function=fn,
-                digest=(await self.metadata.function(fn)).digest,
+                digest=entries[fn].digest,
                 upstream=shape.upstream[fn],
                 downstream=shape.downstream[fn],
             )
@@ -486,6 +539,7 @@ class SchedulerCore:
             ],
             ttl_ms=LEASE_TTL_MS,
             preferred_node=preferred,
+            idempotent=all(entry.idempotent for entry in entries.values()),
         )
 
     def _views(self) -> list[ExecutorView]:
@@ -554,7 +608,8 @@ class SchedulerCore:
             shape = single_function(request.function)
         else:
             raise InvalidArgumentError("a call names a function or a DAG")
-        digests = {fn: (await self.metadata.function(fn)).digest for fn in shape.functions}
+        entries = {fn: await self.metadata.function(fn) for fn in shape.functions}
+        digests = {fn: entry.digest for fn, entry in entries.items()}
         self.check_quarantine(shape.functions)
         for fn in request.args:
             if fn not in digests:
@@ -572,17 +627,58 @@ class SchedulerCore:
             raise InvalidArgumentError("a call needs a call_id")
         if call_id in self.pending:
             raise InvalidArgumentError(f"call id {call_id!r} is already in flight")
-        with _tracer.start_as_current_span("scheduler.place") as place_span:
-            referenced = {
-                argument.ref.key
-                for arg_list in request.args.values()
-                for argument in arg_list.args
-                if argument.WhichOneof("kind") == "ref"
-            }
-            placed = await self._place(shape, deadline, referenced)
-            place_span.set_attribute(
-                "cloudburst.executors", sorted({e.executor_id for e in placed.values()})
+        referenced = {
+            argument.ref.key
+            for arg_list in request.args.values()
+            for argument in arg_list.args
+            if argument.WhichOneof("kind") == "ref"
+        }
+        involved: set[ExecutorHandle] = set()
+        future: asyncio.Future[common_pb2.Outcome] = asyncio.get_running_loop().create_future()
+        deadline_ms = int(time.time() * 1000 + timeout * 1000)
+        trace_context: dict[str, str] = {}
+        tracing.inject(trace_context)
+
+        async def send() -> None:
+            """Places the call and sends its sources' triggers (again, for an idempotent
+            call whose executor died)."""
+            with _tracer.start_as_current_span("scheduler.place") as place_span:
+                placed = await self._place(shape, deadline, referenced)
+                place_span.set_attribute(
+                    "cloudburst.executors", sorted({e.executor_id for e in placed.values()})
+                )
+            self._send_triggers(
+                request, shape, digests, placed, snapshot, deadline_ms, trace_context
             )
+            pending.executors = frozenset(e.executor_id for e in placed.values())
+            for executor in placed.values():
+                involved.add(executor)
+                executor.running.add(call_id)
+
+        idempotent = all(entry.idempotent for entry in entries.values())
+        pending = PendingCall(future, frozenset(), send if idempotent else None)
+        self.pending[call_id] = pending
+        try:
+            await send()
+        except BaseException:
+            self.pending.pop(call_id, None)
+            raise
+        label = shape.name or shape.sink
+        return self._outcome(
+            call_id, label, future, involved, deadline, timeout, span, request.detach
+        )
+
+    def _send_triggers(
+        self,
+        request: scheduler_pb2.CallRequest,
+        shape: DagShape,
+        digests: dict[str, str],
+        placed: dict[str, ExecutorHandle],
+        snapshot: int,
+        deadline_ms: int,
+        trace_context: dict[str, str],
+    ) -> None:
+        call_id = request.call_id
         nodes = [
             executor_pb2.DagNode(
                 function=fn,
@@ -594,14 +690,6 @@ class SchedulerCore:
             )
             for fn in shape.functions
         ]
-        involved = set(placed.values())
-        future: asyncio.Future[common_pb2.Outcome] = asyncio.get_running_loop().create_future()
-        self.pending[call_id] = PendingCall(future, frozenset(e.executor_id for e in involved))
-        for executor in involved:
-            executor.running.add(call_id)
-        deadline_ms = int(time.time() * 1000 + timeout * 1000)
-        trace_context: dict[str, str] = {}
-        tracing.inject(trace_context)
         for source in shape.sources:
             trigger = executor_pb2.Trigger(
                 call_id=call_id,
@@ -618,10 +706,6 @@ class SchedulerCore:
             for fn, arg_list in request.args.items():
                 trigger.args[fn].CopyFrom(arg_list)
             placed[source].outbox.put_nowait(scheduler_pb2.SchedulerMessage(trigger=trigger))
-        label = shape.name or shape.sink
-        return self._outcome(
-            call_id, label, future, involved, deadline, timeout, span, request.detach
-        )
 
     async def _outcome(
         self,
@@ -690,7 +774,9 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
     async def RegisterFunction(
         self, request: scheduler_pb2.RegisterFunctionRequest, context: grpc.aio.ServicerContext
     ) -> scheduler_pb2.RegisterFunctionResponse:
-        digest = await self.meta.register_function(request.name, request.body, request.kind)
+        digest = await self.meta.register_function(
+            request.name, request.body, request.kind, request.idempotent
+        )
         if self.core.quarantine.lift(request.name):
             log.info("quarantine lifted: function registered again", function=request.name)
         await self.core.broadcast(functions={request.name: digest})
@@ -754,6 +840,9 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
         if request.detach:
             dispatched = await self.core.dispatch(request, None)
             self.core.spawn(dispatched)
+            # Answer once the triggers are written to their executors: the caller only
+            # reads the result by id, and a trigger still queued here dies with this process.
+            await self.core.flushed(request.call_id)
             return scheduler_pb2.CallResponse(call_id=request.call_id)
         outcome = await self.core.call(request, context.time_remaining())
         return scheduler_pb2.CallResponse(call_id=request.call_id, outcome=outcome)
@@ -927,7 +1016,12 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
     @staticmethod
     async def _write_loop(handle: ExecutorHandle, context: grpc.aio.ServicerContext) -> None:
         while True:
-            await context.write(await handle.outbox.get())
+            item = await handle.outbox.get()
+            if isinstance(item, asyncio.Future):
+                if not item.done():
+                    item.set_result(None)
+                continue
+            await context.write(item)
 
     async def Status(
         self, request: common_pb2.Empty, context: grpc.aio.ServicerContext

@@ -48,14 +48,16 @@ class QuarantinedFunction(_message.Message):
     def __init__(self, function: _Optional[str] = ..., reason: _Optional[str] = ..., until: _Optional[float] = ...) -> None: ...
 
 class RegisterFunctionRequest(_message.Message):
-    __slots__ = ("name", "body", "kind")
+    __slots__ = ("name", "body", "kind", "idempotent")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     body: bytes
     kind: FunctionKind
-    def __init__(self, name: _Optional[str] = ..., body: _Optional[bytes] = ..., kind: _Optional[_Union[FunctionKind, str]] = ...) -> None: ...
+    idempotent: bool
+    def __init__(self, name: _Optional[str] = ..., body: _Optional[bytes] = ..., kind: _Optional[_Union[FunctionKind, str]] = ..., idempotent: _Optional[bool] = ...) -> None: ...
 
 class RegisterFunctionResponse(_message.Message):
     __slots__ = ("digest",)
@@ -174,7 +176,7 @@ class LeaseRequest(_message.Message):
     def __init__(self, function: _Optional[str] = ..., dag: _Optional[str] = ...) -> None: ...
 
 class LeaseResponse(_message.Message):
-    __slots__ = ("direct", "nodes", "sources", "dag_version", "executors", "ttl_ms", "preferred_node")
+    __slots__ = ("direct", "nodes", "sources", "dag_version", "executors", "ttl_ms", "preferred_node", "idempotent")
     DIRECT_FIELD_NUMBER: _ClassVar[int]
     NODES_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
@@ -182,6 +184,7 @@ class LeaseResponse(_message.Message):
     EXECUTORS_FIELD_NUMBER: _ClassVar[int]
     TTL_MS_FIELD_NUMBER: _ClassVar[int]
     PREFERRED_NODE_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     direct: bool
     nodes: _containers.RepeatedCompositeFieldContainer[_executor_pb2.DagNode]
     sources: _containers.RepeatedScalarFieldContainer[str]
@@ -189,7 +192,8 @@ class LeaseResponse(_message.Message):
     executors: _containers.RepeatedCompositeFieldContainer[ExecutorInfo]
     ttl_ms: int
     preferred_node: str
-    def __init__(self, direct: _Optional[bool] = ..., nodes: _Optional[_Iterable[_Union[_executor_pb2.DagNode, _Mapping]]] = ..., sources: _Optional[_Iterable[str]] = ..., dag_version: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., ttl_ms: _Optional[int] = ..., preferred_node: _Optional[str] = ...) -> None: ...
+    idempotent: bool
+    def __init__(self, direct: _Optional[bool] = ..., nodes: _Optional[_Iterable[_Union[_executor_pb2.DagNode, _Mapping]]] = ..., sources: _Optional[_Iterable[str]] = ..., dag_version: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., ttl_ms: _Optional[int] = ..., preferred_node: _Optional[str] = ..., idempotent: _Optional[bool] = ...) -> None: ...
 
 class CallResponse(_message.Message):
     __slots__ = ("call_id", "outcome")
@@ -368,14 +372,16 @@ class SchedulerStatus(_message.Message):
     def __init__(self, scheduler_id: _Optional[str] = ..., executors: _Optional[_Iterable[_Union[ExecutorInfo, _Mapping]]] = ..., functions: _Optional[int] = ..., dags: _Optional[int] = ..., pending_calls: _Optional[int] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., quarantined: _Optional[_Iterable[_Union[QuarantinedFunction, _Mapping]]] = ...) -> None: ...
 
 class FunctionRecord(_message.Message):
-    __slots__ = ("digest", "kind", "deleted")
+    __slots__ = ("digest", "kind", "deleted", "idempotent")
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DELETED_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     digest: str
     kind: FunctionKind
     deleted: bool
-    def __init__(self, digest: _Optional[str] = ..., kind: _Optional[_Union[FunctionKind, str]] = ..., deleted: _Optional[bool] = ...) -> None: ...
+    idempotent: bool
+    def __init__(self, digest: _Optional[str] = ..., kind: _Optional[_Union[FunctionKind, str]] = ..., deleted: _Optional[bool] = ..., idempotent: _Optional[bool] = ...) -> None: ...
 
 class DagRecord(_message.Message):
     __slots__ = ("functions", "connections", "deleted")
