@@ -283,3 +283,10 @@ def test_time_going_backwards_is_refused() -> None:
     policy.observe(Observation(10.0, (ExecutorLoad("a"),)))
     with pytest.raises(InvalidArgumentError, match="before"):
         policy.observe(Observation(5.0, (ExecutorLoad("a"),)))
+
+
+def test_pool_far_below_min_is_restored_in_one_decision() -> None:
+    """With min 10 and one executor attached, one decision asks for the 9 missing."""
+    policy = AutoscalePolicy(AutoscaleSettings(min_executors=10))
+    decision = policy.observe(Observation(0.0, (ExecutorLoad("a"),)))
+    assert (decision.action, decision.count, decision.pool) == ("add", 9, 10)

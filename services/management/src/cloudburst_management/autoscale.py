@@ -254,7 +254,8 @@ class AutoscalePolicy:
         # Below min (e.g. at start or after an executor died): restore min at once.
         goal = max(self._clamp(up_want), s.min_executors)
         if goal > pool:
-            goal = min(goal, max(pool + 1, math.floor(max(pool, 1) * s.max_scale_up_rate)))
+            step = max(pool + 1, s.min_executors, math.floor(max(pool, 1) * s.max_scale_up_rate))
+            goal = min(goal, step)
             self._pending.append(_Pending(obs.t, goal - pool))
             why = f"{mode}: {loads} asks for {up_want}, pool {pool} -> {goal}"
             if up_want > s.max_executors:
