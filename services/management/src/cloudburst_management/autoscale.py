@@ -252,7 +252,7 @@ class AutoscalePolicy:
         up_want = self._want(max(panic_avg, demand)) if self.panic else min(stable_want, panic_want)
         self._samples[-1].want = up_want if self.panic else panic_want
         # Below min (e.g. at start or after an executor died): restore min at once.
-        goal = max(self._clamp(up_want), s.min_executors)
+        goal = self._clamp(up_want)
         if goal > pool:
             step = max(pool + 1, s.min_executors, math.floor(max(pool, 1) * s.max_scale_up_rate))
             goal = min(goal, step)
