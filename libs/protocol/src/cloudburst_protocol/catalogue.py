@@ -31,11 +31,12 @@ def _s(
     return Setting(f"CLOUDBURST_{name}", kind, default, help, read_by, group or "general")
 
 
-NET, SEC, STORE, FAULT, OBS, CLI = (
+NET, SEC, STORE, FAULT, SCALE, OBS, CLI = (
     "addresses",
     "security",
     "storage",
     "faults",
+    "elasticity",
     "observability",
     "clients",
 )
@@ -345,6 +346,65 @@ SETTINGS: tuple[Setting, ...] = (
         "Where an executor records its running call (set by the management).",
         "executor, management",
         FAULT,
+    ),
+    # -- elasticity (the policy in cloudburst_management.autoscale; not wired in yet)
+    _s("MIN_EXECUTORS", "count", "1", "The pool's lower bound.", "management", SCALE),
+    _s("MAX_EXECUTORS", "count", "16", "The pool's upper bound.", "management", SCALE),
+    _s(
+        "TARGET_CONCURRENCY",
+        "calls",
+        "1.0",
+        "Calls in flight per executor the pool is sized for.",
+        "management",
+        SCALE,
+    ),
+    _s(
+        "SCALE_STABLE_WINDOW",
+        "seconds",
+        "60",
+        "The window whose average demand sizes the pool.",
+        "management",
+        SCALE,
+    ),
+    _s(
+        "SCALE_PANIC_WINDOW",
+        "seconds",
+        "6",
+        "The short window that detects bursts.",
+        "management",
+        SCALE,
+    ),
+    _s(
+        "SCALE_PANIC_THRESHOLD",
+        "ratio",
+        "2.0",
+        "Demand over the pool that starts panic mode (grow at once).",
+        "management",
+        SCALE,
+    ),
+    _s(
+        "SCALE_DOWN_DELAY",
+        "seconds",
+        "30",
+        "How long demand must stay low before the pool shrinks.",
+        "management",
+        SCALE,
+    ),
+    _s(
+        "SCALE_UP_RATE",
+        "ratio",
+        "4.0",
+        "The most the pool grows in one decision.",
+        "management",
+        SCALE,
+    ),
+    _s(
+        "DRAIN_BOUND",
+        "seconds",
+        "10",
+        "An executor whose oldest call is older is never removed.",
+        "management",
+        SCALE,
     ),
     # -- observability
     _s("TRACING", "on | off", "on", "Record spans (off: the no-op API).", group=OBS),
