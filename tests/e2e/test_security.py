@@ -302,7 +302,7 @@ def test_shutdown_needs_an_admin_token(guarded: Guarded) -> None:
 
 def test_a_client_token_runs_code_but_cannot_delete(guarded: Guarded) -> None:
     """A client-role token registers, calls, reads and writes; deleting functions, DAGs and
-    keys needs the admin token."""
+    keys, and listing keys, need the admin token."""
     with guarded.connect(CLIENT_TOKEN) as cloud:
         cloud.register(lambda _, x: x * 3, "sec-triple")
         assert cloud.exec_func("sec-triple", [2]).get() == 6
@@ -317,7 +317,11 @@ def test_a_client_token_runs_code_but_cannot_delete(guarded: Guarded) -> None:
             with pytest.raises(PermissionDeniedError, match="admin"):
                 delete()
         assert "sec-triple" in cloud.list()
+        # Listing keys lists every call's id, so everyone's results: admin only.
+        with pytest.raises(PermissionDeniedError, match="admin"):
+            cloud.list_objects()
     with guarded.connect(guarded.admin.token) as admin:
+        assert "sec-key" in admin.list_objects()
         admin.delete_dag("sec-dag")
         admin.delete_function("sec-triple")
         assert "sec-triple" not in admin.list()
