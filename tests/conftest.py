@@ -4,12 +4,13 @@ service processes (cache, scheduler, management, executors) started with the sam
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,32 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_for(
+    condition: Callable[[], object], what: str, timeout: float = 60, interval: float = 0.1
+) -> None:
+    """Polls ``condition`` until it is true; fails naming ``what`` if it is not within
+    ``timeout`` seconds (a bound on a wait, not a measurement: generous on purpose)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        time.sleep(interval)
+
+
+async def wait_for_async(
+    condition: Callable[[], Awaitable[object]],
+    what: str,
+    timeout: float = 60,
+    interval: float = 0.05,
+) -> None:
+    """:func:`wait_for` for a coroutine condition, sleeping without blocking the loop."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        await asyncio.sleep(interval)
 
 
 def start_cluster(home: Path, executors: int = 2, nodes: int = 1, **env: str) -> LocalCluster:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from cloudburst import CloudburstConnection
-from conftest import free_port
+from conftest import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -102,10 +102,11 @@ def test_up_status_logs_down(env: dict[str, str]) -> None:
             # Through the scheduler (detached), so even the scheduler's span is written.
             detached = cloud.exec_func("square", [8], detach=True)
             assert detached.get(timeout=30) == 64
-        deadline = time.monotonic() + 10
-        while cbctl(env, "trace", detached.obj_id).returncode != 0:
-            assert time.monotonic() < deadline, "the call's spans were never written"
-            time.sleep(0.1)
+        wait_for(
+            lambda: cbctl(env, "trace", detached.obj_id).returncode == 0,
+            "the call's spans were written",
+            timeout=10,
+        )
 
         logs = cbctl(env, "logs", "scheduler", "-n", "200")
         assert logs.returncode == 0

@@ -21,7 +21,7 @@ from cloudburst_protocol.auth import service_credentials
 from cloudburst_protocol.channels import sync_channel
 from cloudburst_protocol.errors import CloudburstError, FunctionNotFoundError, UnavailableError
 from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc
-from conftest import kill_and_await_restart, start_cluster
+from conftest import kill_and_await_restart, start_cluster, wait_for
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -77,10 +77,9 @@ class Writers:
             return len(self.acked)
 
     def wait_for(self, count: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while self.count() < count:
-            assert time.monotonic() < deadline, f"writes stalled at {self.count()} (< {count})"
-            time.sleep(0.02)
+        wait_for(
+            lambda: self.count() >= count, f"{count} acknowledged writes", timeout, interval=0.02
+        )
 
     def __enter__(self) -> Writers:
         for thread in self.threads:
@@ -253,15 +252,18 @@ def test_results_expire_after_the_ttl_across_a_storage_restart(
         future = cloud.exec_func(name, [21])
         assert future.get() == 42
         cloud.put_object(f"{name}-kept", b"stays")
-        deadline = time.monotonic() + 30
-        while cloud.get(future.obj_id) is None:  # results land shortly after the call
-            assert time.monotonic() < deadline, "the result was never stored"
-            time.sleep(0.02)
+        # Results land shortly after the call.
+        wait_for(
+            lambda: cloud.get(future.obj_id) is not None,
+            "the result stored",
+            timeout=30,
+            interval=0.02,
+        )
         kill_and_await_restart(short_ttl, "storage")
-        deadline = time.monotonic() + 60
-        while eventually(lambda: cloud.get(future.obj_id)) is not None:
-            assert time.monotonic() < deadline, "the result did not expire after a restart"
-            time.sleep(0.1)
+        wait_for(
+            lambda: eventually(lambda: cloud.get(future.obj_id)) is None,
+            "the result expired after a restart",
+        )
         assert cloud.get_object(f"{name}-kept") == b"stays"
 
 
@@ -282,10 +284,14 @@ def test_storage_memory_stays_flat_under_expiring_results(short_ttl: LocalCluste
                 for i in range(start, start + 200)
             ]
             stub.Put(cache_pb2.CachePutRequest(entries=entries), timeout=30)
-        deadline = time.monotonic() + 120
-        while stub.ListKeys(cache_pb2.ListKeysRequest(prefix=f"res{n}-"), timeout=30).keys:
-            assert time.monotonic() < deadline, "results did not expire"
-            time.sleep(0.2)
+        wait_for(
+            lambda: (
+                not stub.ListKeys(cache_pb2.ListKeysRequest(prefix=f"res{n}-"), timeout=30).keys
+            ),
+            "the round's results expired",
+            timeout=120,
+            interval=0.2,
+        )
 
     try:
         for n in range(3):  # the same pattern reaches its working set

@@ -22,7 +22,7 @@ from cloudburst import (
     KeyNotFoundError,
 )
 from cloudburst_management import LocalCluster
-from conftest import start_cluster
+from conftest import start_cluster, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -44,15 +44,6 @@ def replaced(cluster: LocalCluster) -> int:
     info = cluster.status()
     assert info is not None
     return sum(s.restarts for s in info.services if s.last_exit == RUNAWAY_EXIT)
-
-
-def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout:g} s")
 
 
 def sleeper(lib: Any, key: str, seconds: float) -> str:

@@ -17,6 +17,7 @@ from cloudburst_lattices import LWW, MaxLattice, SetLattice, decode, encode
 from cloudburst_protocol.auth import service_credentials
 from cloudburst_protocol.channels import aio_channel
 from cloudburst_protocol.gen import cache_pb2, cache_pb2_grpc, common_pb2
+from conftest import wait_for_async
 from redis_servers import (
     RedisServer,
     command,
@@ -238,10 +239,9 @@ def test_results_expire_in_redis_itself_across_an_authority_restart(
         reader = RedisBackend(parse_storage_url(url))
         await reader.start()
         try:
-            deadline = time.monotonic() + 10
-            while await reader.get(["result"]) != [None]:
-                assert time.monotonic() < deadline, "the result did not expire"
-                await asyncio.sleep(0.05)
+            await wait_for_async(
+                lambda: _is(reader.get(["result"]), [None]), "the result expired", timeout=10
+            )
             assert command(redis_server.port, "EXISTS", f"{prefix}:v:{{result}}") == b":0\r\n"
             assert await reader.keys() == ["kept"]
             assert (await reader.stats()).keys == 1
@@ -288,10 +288,11 @@ def test_results_expire_on_a_redis_cluster(redis_cluster: list[RedisServer]) -> 
             for key in keys:
                 await backend.put(key, encode(LWW(1, b"r")), expire_ms=200)
             await backend.put("kept", encode(LWW(1, b"k")))
-            deadline = time.monotonic() + 10
-            while await backend.keys("result"):
-                assert time.monotonic() < deadline, "results did not expire on the cluster"
-                await asyncio.sleep(0.05)
+            await wait_for_async(
+                lambda: _is(backend.keys("result"), []),
+                "the results expired on the cluster",
+                timeout=10,
+            )
             assert await backend.keys() == ["kept"]
         finally:
             await backend.close()
@@ -315,3 +316,7 @@ def test_a_rewritten_expiring_key_keeps_its_snapshot_history(redis_server: Redis
             await backend.close()
 
     run(scenario())
+
+
+async def _is(value: Awaitable[object], expected: object) -> bool:
+    return await value == expected

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from cloudburst_cache.backends.memory import MemoryBackend
 from cloudburst_cache.persistence import DB_FILE, DataDirError, DiskLog
 from cloudburst_lattices import LWW, SetLattice, decode, encode
 from cloudburst_protocol.errors import SnapshotExpiredError
+from conftest import wait_for_async
 
 MODES = ["always", "everysec"]
 
@@ -102,11 +102,12 @@ def test_expiry_is_kept_on_disk_and_survives_a_restart(tmp_path: Path, mode: str
 
         second = await started(tmp_path, mode)
         assert not second._expiries  # the expiry lives in the SQLite index only
-        deadline = time.monotonic() + 10
-        while await second.keys() != ["kept"]:
-            assert time.monotonic() < deadline, "the result did not expire"
+
+        async def only_kept() -> bool:
             await second.expire_due()
-            await asyncio.sleep(0.05)
+            return await second.keys() == ["kept"]
+
+        await wait_for_async(only_kept, "the result expired", timeout=10)
         await second.close()
         third = await started(tmp_path, mode)
         assert await third.keys() == ["kept"]
