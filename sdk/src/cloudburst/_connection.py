@@ -19,7 +19,6 @@ import grpc
 from cloudburst_protocol import auth, bulk, config, serializer, tracing, values
 from cloudburst_protocol.channels import sync_channel
 from cloudburst_protocol.errors import (
-    AuthenticationError,
     CallTimeoutError,
     CloudburstError,
     InvalidArgumentError,
@@ -202,12 +201,7 @@ class CloudburstConnection:
 
     def _typed_error(self, exc: grpc.RpcError, target: str = "") -> CloudburstError:
         """The typed error for a failed RPC; a refused credential says where it came from."""
-        error = error_from_rpc(exc, target or self.address)
-        if isinstance(error, AuthenticationError):
-            return type(error)(
-                f"{error} (this client's token came from {self._credentials.source})"
-            )
-        return error
+        return self._credentials.explain(error_from_rpc(exc, target or self.address))
 
     # -- functions --------------------------------------------------------------------------
 

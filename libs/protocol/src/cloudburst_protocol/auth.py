@@ -33,9 +33,10 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from cloudburst_protocol import config
-from cloudburst_protocol.errors import InvalidArgumentError
+from cloudburst_protocol.errors import AuthenticationError, CloudburstError, InvalidArgumentError
 
 AUTH_METADATA_KEY = "authorization"
 BEARER = "Bearer "
@@ -148,7 +149,13 @@ class AuthPolicy:
     ) -> Denied | None:
         """``None`` if a request for ``method`` with this metadata may go on."""
         needed = required_role(method)
-        if needed is None or not self.enabled:
+        return None if needed is None else self.check_role(needed, metadata)
+
+    def check_role(
+        self, needed: Role, metadata: Iterable[tuple[str, str | bytes]] | None
+    ) -> Denied | None:
+        """``None`` if this metadata carries a token with the ``needed`` role (or more)."""
+        if not self.enabled:
             return None
         token = bearer_token(metadata)
         if token is None:
@@ -197,6 +204,24 @@ class Credentials:
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return ((AUTH_METADATA_KEY, BEARER + self.token),) if self.token else ()
 
+    def explain(self, error: E) -> E:
+        """``error`` naming where this token came from, if the cluster refused it."""
+        if isinstance(error, AuthenticationError):
+            return type(error)(f"{error} (this client's token came from {self.source})")
+        return error
+
+
+E = TypeVar("E", bound=CloudburstError)
+
+
+def token_file_credentials(path: Path) -> Credentials | None:
+    """The token in ``path``, or ``None`` if the file is missing, unreadable or empty."""
+    try:
+        token = path.read_text().strip()
+    except OSError:
+        return None
+    return Credentials(token, str(path)) if token else None
+
 
 def client_credentials(home: Path | None = None) -> Credentials:
     """A client's token: ``CLOUDBURST_TOKEN`` if set, else ``$CLOUDBURST_HOME/token``."""
@@ -204,11 +229,10 @@ def client_credentials(home: Path | None = None) -> Credentials:
     if token:
         return Credentials(token, f"the {config.TOKEN_ENV} environment variable")
     path = (home or config.home()) / TOKEN_FILE
-    try:
-        token = path.read_text().strip()
-    except OSError:
-        return Credentials(None, f"{config.TOKEN_ENV} (not set) and {path} (not readable)")
-    return Credentials(token or None, f"{path}")
+    found = token_file_credentials(path)
+    if found is None:
+        return Credentials(None, f"{config.TOKEN_ENV} (not set) and {path} (no token there)")
+    return found
 
 
 def service_credentials() -> Credentials:
@@ -239,10 +263,9 @@ def ensure_local_secrets(home: Path) -> LocalSecrets:
     ``home/token`` always opens the cluster started from ``home``. ``home`` is made private
     (0700) and the files 0600.
     """
-    home.mkdir(parents=True, exist_ok=True)
-    os.chmod(home, 0o700)
-    admin = _settle(home / TOKEN_FILE, os.environ.get(config.TOKEN_ENV, "").strip())
-    secret = _settle(
+    private_home(home)
+    admin = settle_token_file(home / TOKEN_FILE, os.environ.get(config.TOKEN_ENV, "").strip())
+    secret = settle_token_file(
         home / CLUSTER_SECRET_FILE, os.environ.get(config.CLUSTER_SECRET_ENV, "").strip()
     )
     if admin == secret:
@@ -253,7 +276,21 @@ def ensure_local_secrets(home: Path) -> LocalSecrets:
     return LocalSecrets(admin, secret)
 
 
-def _settle(path: Path, wanted: str) -> str:
+def private_home(home: Path) -> None:
+    """Makes ``home`` (a cluster's state directory) exist and be private: 0700."""
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path``, readable by this user only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def settle_token_file(path: Path, wanted: str = "") -> str:
     """``wanted`` (or the token already in ``path``, or a new one), written to ``path``."""
     try:
         current = path.read_text().strip()
@@ -261,9 +298,7 @@ def _settle(path: Path, wanted: str) -> str:
         current = ""
     token = wanted or current or new_token()
     if token != current:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(token + "\n")
+        write_private(path, token + "\n")
     os.chmod(path, 0o600)
     return token
 
@@ -279,6 +314,10 @@ __all__ = [
     "client_credentials",
     "ensure_local_secrets",
     "new_token",
+    "private_home",
     "required_role",
     "service_credentials",
+    "settle_token_file",
+    "token_file_credentials",
+    "write_private",
 ]

@@ -195,7 +195,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # g
         if handler is None:
             return None
         method: str = details.method
-        denied = self._policy.check(method, details.invocation_metadata)
+        needed = required_role(method)
+        if needed is None:
+            return handler  # the health check: open, and nothing of ours to wrap
+        denied = self._policy.check_role(needed, details.invocation_metadata)
         if denied is Denied.UNAUTHENTICATED:
             return _refusal(
                 handler,
@@ -207,15 +210,13 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # g
         if denied is Denied.PERMISSION_DENIED:
             needs = (
                 "an admin token"
-                if required_role(method) is Role.ADMIN
+                if needed is Role.ADMIN
                 else "the cluster's secret (only the cluster's own services may call it)"
             )
             return _refusal(
                 handler,
                 PermissionDeniedError(f"{self._service} refused {method}: it needs {needs}"),
             )
-        if method.startswith("/grpc.health"):
-            return handler
         return _wrap(handler, method)
 
 

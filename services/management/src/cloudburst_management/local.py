@@ -135,14 +135,8 @@ class LocalCluster:
     def credentials(self) -> auth.Credentials:
         """What this process presents to the cluster: the admin token in the cluster's own
         token file (``home/token``), else ``CLOUDBURST_TOKEN``."""
-        path = self.home / auth.TOKEN_FILE
-        try:
-            token = path.read_text().strip()
-        except OSError:
-            token = ""
-        if token:
-            return auth.Credentials(token, str(path))
-        return auth.client_credentials(self.home)
+        found = auth.token_file_credentials(self.home / auth.TOKEN_FILE)
+        return found or auth.client_credentials(self.home)
 
     # -- paths --------------------------------------------------------------------------------
 
@@ -417,9 +411,7 @@ def cluster_status(
     except grpc.RpcError as exc:
         error = error_from_rpc(exc, management_address)
         if isinstance(error, AuthenticationError):
-            raise AuthenticationError(
-                f"{error} (this client's token came from {credentials.source})"
-            ) from None
+            raise credentials.explain(error) from None
         return None
     return ClusterInfo(
         ready=reply.ready,

@@ -9,7 +9,6 @@ Written with mode 0600.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -28,28 +27,15 @@ def _existing(path: Path) -> dict[str, str]:
 def write_env_file(path: Path, home: Path) -> None:
     """Writes (or refreshes) the env file at ``path`` for the user whose home is ``home``."""
     previous = _existing(path)
-    home.mkdir(parents=True, exist_ok=True)
-    os.chmod(home, 0o700)
-    token_path = home / auth.TOKEN_FILE
-    try:
-        admin = token_path.read_text().strip()
-    except FileNotFoundError:
-        admin = ""
-    if not admin:
-        admin = auth.new_token()
-        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(admin + "\n")
+    auth.private_home(home)
+    admin = auth.settle_token_file(home / auth.TOKEN_FILE)
     secret = previous.get(config.CLUSTER_SECRET_ENV) or auth.new_token()
     lines = [
         "# Written by `make compose-up` (cloudburst_management.secrets_file); keep it private.",
         f"{config.CLUSTER_SECRET_ENV}={secret}",
         f"{config.ADMIN_TOKEN_ENV}={admin}",
     ]
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    os.chmod(path, 0o600)
+    auth.write_private(path, "\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
