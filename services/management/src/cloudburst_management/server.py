@@ -234,10 +234,7 @@ class Supervisor:
         task.add_done_callback(self._reports.discard)
 
     async def _report_exit(self, report: scheduler_pb2.ExecutorExit) -> None:
-        address = self.settings.scheduler_address
-        channel = self._channels.get(address)
-        if channel is None:
-            channel = self._channels[address] = aio_channel(address, service_credentials())
+        channel = self._channel(self.settings.scheduler_address)
         delay = 0.1
         for _ in range(REPORT_ATTEMPTS):
             try:
@@ -251,10 +248,15 @@ class Supervisor:
             delay *= 2
         log.warning("executor death not reported", function=report.function)
 
-    async def _health(self, address: str, timeout: float = 1.0) -> bool:
+    def _channel(self, address: str) -> grpc.aio.Channel:
+        """The long-lived channel to ``address`` (made on first use, with the secret)."""
         channel = self._channels.get(address)
         if channel is None:
             channel = self._channels[address] = aio_channel(address, service_credentials())
+        return channel
+
+    async def _health(self, address: str, timeout: float = 1.0) -> bool:
+        channel = self._channel(address)
         try:
             reply = await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=timeout
@@ -277,11 +279,7 @@ class Supervisor:
                     return True
                 await asyncio.sleep(0.05)
                 continue
-            channel = self._channels.get(child.address)
-            if channel is None:
-                channel = self._channels[child.address] = aio_channel(
-                    child.address, service_credentials()
-                )
+            channel = self._channel(child.address)
             with contextlib.suppress(TimeoutError, grpc.RpcError):
                 await asyncio.wait_for(
                     channel.channel_ready(), max(0.05, deadline - time.monotonic())
@@ -295,10 +293,7 @@ class Supervisor:
 
     async def _executor_attached(self, child: Child) -> bool:
         assert child.process is not None
-        channel = self._channels.get(self.settings.scheduler_address)
-        if channel is None:
-            channel = aio_channel(self.settings.scheduler_address, service_credentials())
-            self._channels[self.settings.scheduler_address] = channel
+        channel = self._channel(self.settings.scheduler_address)
         try:
             status = await scheduler_pb2_grpc.SchedulerStub(channel).Status(
                 common_pb2.Empty(), timeout=1.0
@@ -348,10 +343,7 @@ class Supervisor:
 
     async def quarantined(self) -> list[scheduler_pb2.QuarantinedFunction]:
         """What the scheduler has quarantined (nothing if it does not answer at once)."""
-        address = self.settings.scheduler_address
-        channel = self._channels.get(address)
-        if channel is None:
-            channel = self._channels[address] = aio_channel(address, service_credentials())
+        channel = self._channel(self.settings.scheduler_address)
         try:
             status = await scheduler_pb2_grpc.SchedulerStub(channel).Status(
                 common_pb2.Empty(), timeout=QUARANTINE_LOOKUP_S
